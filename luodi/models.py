@@ -1,0 +1,7 @@
+"""Imports every model module so ``Base.metadata`` is complete (Alembic and tests rely on it)."""
+
+from luodi import audit  # noqa: F401
+from luodi.auth import models as auth_models  # noqa: F401
+from luodi.db import Base
+
+metadata = Base.metadata

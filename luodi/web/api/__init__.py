@@ -1,0 +1,13 @@
+"""The JSON API under /api/v1. Each module is a router of thin handlers over services.
+
+Unknown paths under /api/ get the JSON error shape from ``web/errors.py`` (404), not a page.
+"""
+
+from fastapi import APIRouter
+
+from luodi.web.api import accounts, auth
+
+router = APIRouter(prefix="/api/v1")
+router.include_router(auth.router)
+router.include_router(accounts.router)
+

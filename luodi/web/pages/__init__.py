@@ -1,0 +1,11 @@
+"""Server-rendered pages (Jinja2). Thin handlers: parse the form, call a service, render."""
+
+from fastapi import APIRouter
+
+from luodi.web.pages import account, admin, auth, home
+
+router = APIRouter(include_in_schema=False)
+router.include_router(auth.router)
+router.include_router(home.router)
+router.include_router(account.router)
+router.include_router(admin.router)
