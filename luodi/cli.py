@@ -154,6 +154,7 @@ def init() -> None:
         created = bootstrap_admin(session, settings)
     if created:
         email, password = created
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
         note = settings.data_dir / "initial-admin.txt"
         note.write_text(f"{email}\n{password}\n", encoding="utf-8")
         note.chmod(0o600)

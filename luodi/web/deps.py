@@ -37,6 +37,28 @@ class CsrfFailed(DomainError):
     status = 403
 
 
+@dataclass(frozen=True)
+class Viewer:
+    """Plain values about the logged-in user for templates.
+
+    Error pages render after the request's session has been rolled back and closed, when ORM
+    objects can no longer load attributes; templates therefore read this snapshot.
+    """
+
+    id: int
+    display_name: str
+    email: str
+    role: str
+    org_name: str | None
+    totp_enabled: bool
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        org = user.organisation
+        return cls(user.id, user.display_name, user.email, user.role,
+                   org.name if org else None, user.totp_enabled)
+
+
 @dataclass
 class Ctx:
     """Everything a view needs: settings, a DB session, who is acting, and how to speak to them."""
@@ -48,14 +70,9 @@ class Ctx:
     user: User | None = None
     login_session: LoginSession | None = None
     locale: str = "zh_CN"
+    viewer: Viewer | None = None
+    csrf_token: str = ""  # the token forms must echo back (session's, or the pre-login cookie's)
     extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def csrf_token(self) -> str:
-        """The token forms must echo back."""
-        if self.login_session is not None:
-            return self.login_session.csrf_token
-        return self.request.state.csrf_cookie
 
 
 def client_addr(request: Request, settings: Settings) -> str | None:
@@ -112,7 +129,9 @@ def get_ctx(request: Request, session: Annotated[Session, Depends(get_session)])
             login_session, user = resolved
     actor = actor_for(user, client_addr=addr, via=via) if user else anonymous(addr)
     ctx = Ctx(request=request, settings=settings, session=session, actor=actor, user=user,
-              login_session=login_session, locale=pick_locale(request, settings, user))
+              login_session=login_session, locale=pick_locale(request, settings, user),
+              viewer=Viewer.of(user) if user else None,
+              csrf_token=login_session.csrf_token if login_session else request.state.csrf_cookie)
     request.state.ctx = ctx
     if request.method in UNSAFE_METHODS and bearer is None:
         _check_csrf_header(request, ctx)

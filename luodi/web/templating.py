@@ -36,7 +36,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     ctx = getattr(request.state, "ctx", None)
     base = {
         "locale": ctx.locale if ctx else request.app.state.settings.default_locale,
-        "user": ctx.user if ctx else None,
+        "user": ctx.viewer if ctx else None,
         "actor": ctx.actor if ctx else None,
         "csrf_token": ctx.csrf_token if ctx else "",
         "settings": request.app.state.settings,
