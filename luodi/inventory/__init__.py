@@ -1,0 +1,1 @@
+"""Inventory (清单): achievements, demands, enterprises and the lists that publish them."""
