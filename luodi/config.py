@@ -71,6 +71,20 @@ class Settings(BaseSettings):
     login_rate_window_minutes: int = Field(
         15, ge=1, description="Window for the per-address login rate limit."
     )
+    record_validity_days: int = Field(
+        365, ge=1, description="Days a published achievement or demand stays valid before it "
+        "expires unless renewed.",
+    )
+    review_interval_days: int = Field(
+        180, ge=1, description="Days after which an owner is asked to review a record.",
+    )
+    expiry_reminder_days: int = Field(
+        30, ge=1, description="How many days before expiry the owner gets a reminder.",
+    )
+    duplicate_threshold: float = Field(
+        0.8, gt=0, le=1, description="Estimated Jaccard similarity (MinHash over segmented "
+        "shingles) above which two records are flagged as likely duplicates.",
+    )
     smtp_host: str = Field("127.0.0.1", description="SMTP server host for outgoing e-mail.")
     smtp_port: int = Field(25, description="SMTP server port.")
     smtp_username: str | None = Field(None, description="SMTP user name, if the server needs one.")

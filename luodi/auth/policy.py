@@ -57,6 +57,53 @@ def _may_read_user(actor: Actor, obj: Any) -> bool:
     return _self(actor, obj) or is_staff(actor)
 
 
+# Record statuses anyone may see (the public teaser tier).
+PUBLIC_STATUSES = frozenset({"published", "in_docking", "transferred"})
+
+
+def _owner(actor: Actor, obj: Any) -> bool:
+    """Members of the organisation that owns the record."""
+    owner = getattr(obj, "owner_org_id", None)
+    return actor.org_id is not None and owner is not None and owner == actor.org_id
+
+
+def _expert_self(actor: Actor, obj: Any) -> bool:
+    return actor.user_id is not None and getattr(obj, "user_id", None) == actor.user_id
+
+
+def _staff_or_owner(actor: Actor, obj: Any) -> bool:
+    return is_staff(actor) or _owner(actor, obj) or _expert_self(actor, obj)
+
+
+def _may_add_achievement(actor: Actor, obj: Any) -> bool:
+    """Institutions add achievements for themselves; operators for anyone."""
+    return is_staff(actor) or (actor.role == "institution_member" and _owner(actor, obj))
+
+
+def _may_add_demand(actor: Actor, obj: Any) -> bool:
+    return is_staff(actor) or (actor.role == "enterprise_member" and _owner(actor, obj))
+
+
+def _may_read_listing(actor: Actor, obj: Any) -> bool:
+    """Published achievements and demands are public teasers; drafts only for their owners."""
+    return getattr(obj, "status", None) in PUBLIC_STATUSES or _staff_or_owner(actor, obj)
+
+
+def _may_read_party(actor: Actor, _obj: Any) -> bool:
+    """Institution and enterprise directories: public registration data, for logged-in users."""
+    return actor.is_authenticated
+
+
+def _may_read_expert(actor: Actor, obj: Any) -> bool:
+    """Experts appear to others only with their consent (PIPL)."""
+    return _staff_or_owner(actor, obj) or (
+        actor.is_authenticated and getattr(obj, "consent", None) == "granted")
+
+
+def _may_list_parties(actor: Actor, _obj: Any) -> bool:
+    return actor.is_authenticated
+
+
 RULES: dict[str, Rule] = {
     # organisations
     "org.create": _staff,
@@ -72,6 +119,42 @@ RULES: dict[str, Rule] = {
     # one's own account
     "account.manage": _self,
     "token.manage": _token_owner,
+    # inventory (清单) — confidential tiers: owners and staff now; consented parties later
+    "achievements.create": _may_add_achievement,
+    "achievements.update": _staff_or_owner,
+    "achievements.read": _may_read_listing,
+    "achievements.read_confidential": _staff_or_owner,
+    "achievements.list": lambda actor, obj: True,
+    "achievements.delete": _staff,
+    "demands.create": _may_add_demand,
+    "demands.update": _staff_or_owner,
+    "demands.read": _may_read_listing,
+    "demands.read_confidential": _staff_or_owner,
+    "demands.list": lambda actor, obj: True,
+    "demands.delete": _staff,
+    "enterprises.create": _staff,
+    "enterprises.update": _staff_or_owner,
+    "enterprises.read": _may_read_party,
+    "enterprises.read_confidential": _staff_or_owner,
+    "enterprises.list": _may_list_parties,
+    "enterprises.delete": _staff,
+    "institutions.create": _staff,
+    "institutions.update": _staff_or_owner,
+    "institutions.read": lambda actor, obj: True,
+    "institutions.read_confidential": _staff_or_owner,
+    "institutions.list": lambda actor, obj: True,
+    "institutions.delete": _staff,
+    "experts.create": _staff,
+    "experts.update": _staff_or_owner,
+    "experts.read": _may_read_expert,
+    "experts.read_confidential": _staff_or_owner,
+    "experts.list": _may_list_parties,
+    "experts.delete": _staff,
+    "inventory.import": _staff,
+    "inventory.export": _staff,
+    "inventory.review_duplicates": _staff,
+    "catalogue.manage": _staff,
+    "catalogue.read_draft": _staff,
     # operations
     "audit.read": _staff,
     "system.backup": _admin,

@@ -74,6 +74,11 @@ class Institution(Tracked, Base):
     organisation_id: Mapped[int | None] = mapped_column(
         ForeignKey("organisations.id", ondelete="SET NULL"), index=True)
 
+    @property
+    def owner_org_id(self) -> int | None:
+        """The account organisation that may edit this record."""
+        return self.organisation_id
+
 
 class Enterprise(Tracked, Base):
     """An enterprise (企业) with its unified social credit code (GB 32100-2015)."""
@@ -92,6 +97,11 @@ class Enterprise(Tracked, Base):
     profile: Mapped[str | None] = mapped_column(Text)
     organisation_id: Mapped[int | None] = mapped_column(
         ForeignKey("organisations.id", ondelete="SET NULL"), index=True)
+
+    @property
+    def owner_org_id(self) -> int | None:
+        """The account organisation that may edit this record."""
+        return self.organisation_id
 
 
 class Expert(Tracked, Base):
@@ -116,6 +126,8 @@ class Expert(Tracked, Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     institution: Mapped[Institution | None] = relationship()
+
+    owner_org_id = None  # experts are personal: the expert's own user, not an organisation
 
 
 class Achievement(Tracked, Indexed, Base):
@@ -147,6 +159,11 @@ class Achievement(Tracked, Indexed, Base):
 
     institution: Mapped[Institution | None] = relationship()
 
+    @property
+    def owner_org_id(self) -> int | None:
+        """The owning institution's account organisation."""
+        return self.institution.organisation_id if self.institution else None
+
 
 class Demand(Tracked, Indexed, Base):
     """An enterprise's technology demand (需求 / 难题 / 场景需求)."""
@@ -176,6 +193,11 @@ class Demand(Tracked, Indexed, Base):
     contact_phone: Mapped[str | None] = mapped_column(String(40))
 
     enterprise: Mapped[Enterprise | None] = relationship()
+
+    @property
+    def owner_org_id(self) -> int | None:
+        """The posting enterprise's account organisation."""
+        return self.enterprise.organisation_id if self.enterprise else None
 
 
 class DuplicateFlag(Base):
