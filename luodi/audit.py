@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, select
+from sqlalchemy import ForeignKey, Integer, String, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from luodi.auth.actor import Actor
@@ -74,11 +74,34 @@ def record_now(
     """Record an audit line in its own transaction, independent of ``session``'s fate.
 
     Used for denials and failed logins: the caller's work is about to be rolled back, but the
-    attempt must stay on record.
+    attempt must stay on record. While ``session`` is inside a transaction it may hold SQLite's
+    write lock, so the line is queued and written as soon as that transaction ends, whether it
+    commits or rolls back.
     """
-    with Session(bind=session.get_bind()) as own:
-        record(own, actor, action, obj=obj, outcome=outcome, detail=detail)
+    line = {"actor": actor, "action": action, "obj": obj, "outcome": outcome, "detail": detail}
+    if session.in_transaction():
+        session.info.setdefault(_QUEUE, []).append(line)
+        return
+    _write(session.get_bind(), [line])
+
+
+_QUEUE = "luodi.audit.pending"
+
+
+def _write(bind: Any, lines: list[dict[str, Any]]) -> None:
+    with Session(bind=bind) as own:
+        for line in lines:
+            record(own, line["actor"], line["action"], obj=line["obj"],
+                   outcome=line["outcome"], detail=line["detail"])
         own.commit()
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _flush_queue(session: Session) -> None:
+    lines = session.info.pop(_QUEUE, None)
+    if lines:
+        _write(session.get_bind(), lines)
 
 
 def recent(

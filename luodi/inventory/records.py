@@ -110,9 +110,9 @@ def create_record(
     obj = kind.model()
     _apply(obj, values)
     obj.created_by_id = actor.user_id
-    session.add(obj)
     _load_owner(session, obj)
     authorize(session, actor, f"{kind.name}.create", obj)
+    session.add(obj)
     if kind.indexed:
         apply_enrichment(obj)
     session.flush()
@@ -163,8 +163,9 @@ def update_record(
     _apply(obj, values)
     if system_status:
         obj.status = system_status
-    _load_owner(session, obj)
-    authorize(session, actor, f"{kind.name}.update", obj)  # e.g. moving it to another owner
+    with session.no_autoflush:  # judge the new owner before anything reaches the database
+        _load_owner(session, obj)
+        authorize(session, actor, f"{kind.name}.update", obj)  # e.g. moving it elsewhere
     if kind.indexed:
         apply_enrichment(obj)
     audit.record(session, actor, f"{kind.name}.update", obj=(kind.name, obj.id),
@@ -192,6 +193,13 @@ def get_record(session: Session, actor: Actor, kind_name: str, record_id: int) -
     obj = _get(session, kind, record_id)
     if not can(actor, f"{kind.name}.read", obj):
         raise NotFound(f"No such record in {kind.name}.")  # do not confirm a hidden draft exists
+    return obj
+
+
+def get_for_edit(session: Session, actor: Actor, kind_name: str, record_id: int) -> Any:
+    """A record the actor may edit (the refusal is audited like any denial)."""
+    obj = get_record(session, actor, kind_name, record_id)
+    authorize(session, actor, f"{kind_of(kind_name).name}.update", obj)
     return obj
 
 

@@ -2,10 +2,13 @@
 
 from fastapi import APIRouter
 
-from luodi.web.pages import account, admin, auth, home
+from luodi.web.pages import account, admin, auth, catalogues, duplicates, home, records
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
 router.include_router(home.router)
 router.include_router(account.router)
 router.include_router(admin.router)
+router.include_router(catalogues.router)
+router.include_router(duplicates.router)
+router.include_router(records.router)
