@@ -109,7 +109,7 @@ def db_url(db_kind: str, _template: str, _pg_server, tmp_path: Path) -> Iterator
         name = f"t_{os.getpid()}_{next(_counter)}"
         admin = _pg_server.get_uri("postgres")
         with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE luodi_template')
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE luodi_template STRATEGY FILE_COPY')
         yield _pg_url(_pg_server, name)
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

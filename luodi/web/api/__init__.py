@@ -5,10 +5,11 @@ Unknown paths under /api/ get the JSON error shape from ``web/errors.py`` (404),
 
 from fastapi import APIRouter
 
-from luodi.web.api import accounts, auth, records
+from luodi.web.api import accounts, auth, catalogues, records
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(auth.router)
 router.include_router(accounts.router)
+router.include_router(catalogues.router)
 router.include_router(records.router)
 
