@@ -104,6 +104,14 @@ def _may_list_parties(actor: Actor, _obj: Any) -> bool:
     return actor.is_authenticated
 
 
+def _may_read_reminder(actor: Actor, obj: Any) -> bool:
+    """An organisation's reminders go to its members; unowned records' reminders to staff."""
+    org = getattr(obj, "organisation_id", None)
+    if org is None:
+        return is_staff(actor)
+    return actor.org_id is not None and org == actor.org_id
+
+
 RULES: dict[str, Rule] = {
     # organisations
     "org.create": _staff,
@@ -153,6 +161,8 @@ RULES: dict[str, Rule] = {
     "inventory.import": _staff,
     "inventory.export": _staff,
     "inventory.review_duplicates": _staff,
+    "inventory.freshness_sweep": _staff,
+    "reminders.read": _may_read_reminder,
     "catalogue.manage": _staff,
     "catalogue.read_draft": _staff,
     # operations

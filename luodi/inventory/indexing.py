@@ -16,7 +16,8 @@ from luodi.matching.text import segment
 
 def public_text(obj: Any) -> str:
     """The text of a record that anyone may see, for indexing and duplicate detection."""
-    parts = [obj.title, obj.summary or "", " ".join(obj.keywords or [])]
+    parts = [obj.title, obj.summary or "", " ".join(obj.keywords or []),
+             " ".join(getattr(obj, "auto_keywords", None) or [])]
     return "\n".join(p for p in parts if p)
 
 
@@ -28,8 +29,9 @@ def index_tokens(text: str) -> str:
 
 def apply_enrichment(obj: Any) -> None:
     """Fill the derived columns of an achievement or demand from its public text."""
-    result = enrich(obj.title, obj.summary or "", keywords=list(obj.keywords or []))
-    obj.keywords = list(result.keywords)
+    own = list(obj.keywords or [])
+    result = enrich(obj.title, obj.summary or "", keywords=own)
+    obj.auto_keywords = [k for k in result.keywords if k not in own]
     obj.language = result.language
     obj.field_suggested = result.suggested_field
     obj.field_confidence = round(float(result.field_confidence), 4)

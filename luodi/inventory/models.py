@@ -50,6 +50,9 @@ class Indexed:
     """Derived columns written by enrichment on save; never typed by users."""
 
     search_text: Mapped[str] = mapped_column(Text, default="")  # segmented, simplified, public only
+    # Keywords found by enrichment, kept apart from the owner's own so a re-import can tell
+    # whether the owner's data changed.
+    auto_keywords: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
     language: Mapped[str] = mapped_column(String(8), default="zh")
     field_suggested: Mapped[str | None] = mapped_column(String(40))
     field_confidence: Mapped[float | None] = mapped_column(Float)
