@@ -208,3 +208,5 @@ def _safe_url(settings: Settings) -> str:
 
 if __name__ == "__main__":
     app()
+from luodi import cli_demo  # noqa: E402,F401,I001
+from luodi import cli_inventory  # noqa: E402,F401

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from luodi.web.pages import account, admin, auth, catalogues, duplicates, home, records
+from luodi.web.pages import account, admin, auth, catalogues, duplicates, home, imports, records
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
@@ -12,3 +12,4 @@ router.include_router(admin.router)
 router.include_router(catalogues.router)
 router.include_router(duplicates.router)
 router.include_router(records.router)
+router.include_router(imports.router)
