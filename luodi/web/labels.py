@@ -17,4 +17,17 @@ LABELS = [
     N_("institution"), N_("enterprise"), N_("broker_agency"), N_("government"),
     # audit outcomes
     N_("success"), N_("denied"), N_("failure"),
+    # record statuses (AchievementStatus; demands share them)
+    N_("draft"), N_("published"), N_("in_docking"), N_("transferred"), N_("withdrawn"),
+    N_("expired"),
+    # transfer / cooperation modes (TransferMode)
+    N_("self_implement"), N_("transfer"), N_("license"), N_("co_implement"),
+    N_("equity_investment"), N_("development_service"),
+    # enterprise sizes (EnterpriseSize) and qualifications (Qualification)
+    N_("micro"), N_("small"), N_("medium"), N_("large"),
+    N_("high_tech"), N_("specialised"), N_("little_giant"), N_("tech_sme"),
+    # IP item kinds and statuses (schemas.IpItem)
+    N_("invention"), N_("utility_model"), N_("design"), N_("software"), N_("pct"),
+    N_("foreign"), N_("other"),
+    N_("pending"), N_("granted"), N_("lapsed"),
 ]

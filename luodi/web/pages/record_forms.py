@@ -19,20 +19,25 @@ class FormField:
     name: str
     label: str
     widget: str = "text"  # text | textarea | select | multiselect | number | date | checkbox | list
-    choices: tuple[tuple[str, str], ...] = ()
+    choices: tuple[tuple[str, Label], ...] = ()
     staff_only: bool = False
     help: str = ""
 
 
-def _field_choices() -> tuple[tuple[str, str], ...]:
-    return tuple((f.code, f.name_zh) for f in seed_taxonomy())
+# A choice label is a msgid (translated by the template) or a (Chinese, English) pair.
+Label = str | tuple[str, str]
 
 
-def _enum(enum: Any) -> tuple[tuple[str, str], ...]:
-    return tuple((m.value, m.zh) for m in enum)
+def _field_choices() -> tuple[tuple[str, Label], ...]:
+    return tuple((f.code, (f.name_zh, f.name_en)) for f in seed_taxonomy())
 
 
-TRL = tuple((str(t.number), f"TRL {t.number} · {t.zh}") for t in codes.TRL_LEVELS)
+def _enum(enum: Any) -> tuple[tuple[str, Label], ...]:
+    return tuple((m.value, (m.zh, m.en)) for m in enum)
+
+
+TRL = tuple((str(t.number), (f"TRL {t.number} · {t.zh}", f"TRL {t.number} · {t.en}"))
+            for t in codes.TRL_LEVELS)
 STATUS = (("draft", N_("Draft")), ("published", N_("Published")), ("withdrawn", N_("Withdrawn")))
 _TIERS = ("description", "contact_name", "contact_email", "contact_phone")
 
