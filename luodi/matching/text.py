@@ -21,6 +21,21 @@ gain a little recall but turns the terms we show users in match explanations int
 jieba runs on a private ``jieba.Tokenizer()`` so that user terms never leak into the process-wide
 ``jieba.dt`` that other code may use; it is built lazily on first use (about a second, from jieba's
 shipped dictionary) with jieba's logging turned down to warnings.
+
+Speed (enrichment runs all of this on every save; ``bench/enrichment_speed.py``), without changing
+any result:
+
+* OpenCC's pure-Python ``t2s`` is slow on long text, and most text is already simplified. Text with
+  none of the characters that some ``t2s`` dictionary entry would change (read from OpenCC's own
+  tables) is returned as is; otherwise only the stretches between OpenCC's own separators that hold
+  such a character are converted (OpenCC converts those stretches independently anyway).
+* :func:`normalise` is memoised for short strings (keywords, user terms, words).
+* jieba cuts the stretches between single spaces of normalised text independently (a space always
+  ends a jieba block), so the cleaned tokens of each space-free chunk are cached per segmenter;
+  the cache is replaced whenever user terms change jieba's dictionary. A record's title, summary
+  and keywords are then cut once although enrichment, indexing and search all segment them.
+* The cut itself is :func:`jieba_cut`, jieba's precise mode re-written on lists (same tokens,
+  about twice as fast); tests hold it to ``jieba.Tokenizer.cut`` on real and random text.
 """
 
 from __future__ import annotations
@@ -29,22 +44,27 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from importlib import resources
+from math import log
 from typing import Literal
 
 import jieba
+import jieba.finalseg
 import opencc
 
 __all__ = [
     "Segmenter",
+    "SkippingConverter",
     "add_user_terms",
     "default_segmenter",
+    "jieba_cut",
     "language_of",
     "normalise",
     "segment",
     "stopwords",
+    "to_simplified",
 ]
 
 _WHITESPACE = re.compile(r"\s+")
@@ -57,11 +77,116 @@ _NUMBER = re.compile(r"^[0-9][0-9.,%]*$")
 # jieba keeps these inside alphanumeric runs ("v2.0", "c++"); at the edges they are punctuation.
 _EDGE_PUNCT = ".-_&%'·"
 _MAX_PHRASE = 5
+# A segmenter remembers the cuts of many short chunks (words, keywords, short titles: they recur
+# across records) and of a few long ones (a summary without spaces is one chunk: it only recurs
+# within the record being enriched), so the memo stays a few megabytes.
+_SHORT_CHUNK = 32
+_SHORT_CHUNK_MEMO = 4096
+_LONG_CHUNK_MEMO = 256
+_PIECE_MEMO = 16384
+
+
+# Inputs up to this length go through a memo (keywords, user terms, stopwords, single words).
+_MEMO_LENGTH = 64
 
 
 @lru_cache(maxsize=1)
 def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
+
+
+class SkippingConverter:
+    """An OpenCC converter that returns text it would not change untouched, and fast.
+
+    ``SkippingConverter(opencc.OpenCC(config)).convert(text) == OpenCC(config).convert(text)``
+    for every ``text``. OpenCC's pure-Python conversion is slow (dictionary look-ups of every
+    substring length) even when nothing changes, which is the common case (simplified text through
+    ``t2s``). OpenCC cuts text at its separators and converts each stretch on its own by dictionary
+    matches; a stretch in which no *rewriting* entry (one whose value differs from its key) occurs
+    comes out as it went in. So each stretch is checked first: does it hold a character that a
+    one-character entry rewrites, or a longer rewriting key (indexed by one of its characters)?
+    Only stretches that do are handed to OpenCC. If OpenCC's tables do not look as expected, every
+    text is converted, as without this class.
+    """
+
+    def __init__(self, converter: opencc.OpenCC) -> None:
+        """Read the rewriting entries from ``converter``'s dictionaries."""
+        self._converter = converter
+        self._chars: frozenset[str] | None = None
+        self._phrases: dict[str, tuple[str, ...]] = {}
+        self._phrase_chars: frozenset[str] = frozenset()
+        self._split: re.Pattern[str] | None = None
+        try:
+            chars: set[str] = set()
+            phrases: list[str] = []
+            stack = list(converter._dict_chain_data)
+            while stack:
+                item = stack.pop()
+                if isinstance(item, list):
+                    stack.extend(item)
+                    continue
+                _, _, mapping = item
+                for key, value in mapping.items():
+                    # OpenCC keeps the first of several values; an empty one matches nothing.
+                    if not key or value.split(" ")[0] == key:
+                        continue
+                    if len(key) == 1:
+                        chars.add(key)
+                    else:
+                        phrases.append(key)
+            index: dict[str, list[str]] = {}
+            for key in phrases:
+                if chars.isdisjoint(key):  # else its rewritten character already flags it
+                    index.setdefault(key[0], []).append(key)
+            split = converter.split_chars_re
+        except (AttributeError, TypeError, ValueError):
+            return
+        if isinstance(split, re.Pattern) and chars:
+            self._chars = frozenset(chars)
+            self._phrases = {c: tuple(keys) for c, keys in index.items()}
+            self._phrase_chars = frozenset(self._phrases)
+            self._split = split
+
+    def _rewrites(self, text: str) -> bool:
+        """Whether some rewriting dictionary key occurs in ``text`` (so it may change)."""
+        if self._chars is None or not self._chars.isdisjoint(text):
+            return True
+        if self._phrase_chars.isdisjoint(text):
+            return False
+        return any(
+            key in text for c in self._phrase_chars.intersection(text) for key in self._phrases[c]
+        )
+
+    def convert(self, text: str) -> str:
+        """What ``converter.convert(text)`` returns, converting only what may change."""
+        if self._chars is None or self._split is None:
+            return str(self._converter.convert(text))
+        if not self._rewrites(text):
+            return text
+        parts = self._split.split(text)  # stretches at even indexes, separators between them
+        for i in range(0, len(parts), 2):
+            if self._rewrites(parts[i]):
+                parts[i] = self._converter.convert(parts[i])
+        return "".join(parts)
+
+
+@lru_cache(maxsize=1)
+def _fast_t2s() -> SkippingConverter:
+    return SkippingConverter(_t2s())
+
+
+def to_simplified(text: str) -> str:
+    """OpenCC ``t2s`` of ``text`` (the same result, fast when little or nothing changes)."""
+    return _fast_t2s().convert(text)
+
+
+def _normalise(text: str) -> str:
+    folded = unicodedata.normalize("NFKC", text)
+    folded = to_simplified(folded).lower()
+    return _WHITESPACE.sub(" ", folded).strip()
+
+
+_normalise_short = lru_cache(maxsize=8192)(_normalise)
 
 
 def normalise(text: str | None) -> str:
@@ -73,9 +198,9 @@ def normalise(text: str | None) -> str:
     """
     if not text:
         return ""
-    folded = unicodedata.normalize("NFKC", text)
-    folded = _t2s().convert(folded).lower()
-    return _WHITESPACE.sub(" ", folded).strip()
+    if len(text) <= _MEMO_LENGTH:
+        return _normalise_short(text)
+    return _normalise(text)
 
 
 # Words that end like plurals but are not (or whose singular would mislead).
@@ -124,6 +249,123 @@ def _clean(piece: str, stop: frozenset[str]) -> str | None:
     return token
 
 
+def _route(block: str, freq_get: Callable[[str], int | None], logtotal: float) -> list[int]:
+    """For each position of ``block``, where the best word starting there ends (inclusive).
+
+    jieba's ``get_DAG`` and ``calc`` fused into one backward pass, with the same arithmetic in
+    the same order (so the same floats) and the same tie-break (``max`` over ``(score, end)``
+    pairs: on equal scores the longer word wins).
+    """
+    n = len(block)
+    score = [0.0] * (n + 1)
+    end = list(range(n))
+    unknown = log(1) - logtotal  # a character no dictionary word starts with
+    for idx in range(n - 1, -1, -1):
+        best: float | None = None
+        i = idx
+        freq = freq_get(block[idx])
+        while freq is not None:  # FREQ holds every prefix of every word (0: not a word itself)
+            if freq:
+                candidate = log(freq) - logtotal + score[i + 1]
+                if best is None or candidate >= best:
+                    best = candidate
+                    end[idx] = i
+            i += 1
+            if i == n:
+                break
+            freq = freq_get(block[idx : i + 1])
+        score[idx] = unknown + score[idx + 1] if best is None else best
+    return end
+
+
+def jieba_cut(tokenizer: jieba.Tokenizer, sentence: str, *, hmm: bool = True) -> list[str]:
+    """Exactly ``list(tokenizer.cut(sentence, HMM=hmm))`` (precise mode), about twice as fast.
+
+    jieba 0.42's own code spends most of its time building a DAG dict and taking ``max`` over
+    generator expressions; this is the same algorithm on lists. Tests compare it with jieba on
+    real and random text, so a jieba release that cuts differently is caught.
+    """
+    tokenizer.check_initialized()
+    freq = tokenizer.FREQ
+    freq_get = freq.get
+    logtotal = log(tokenizer.total)
+    re_han, re_skip, re_eng = jieba.re_han_default, jieba.re_skip_default, jieba.re_eng
+    out: list[str] = []
+    for block in re_han.split(sentence):
+        if not block:
+            continue
+        if not re_han.match(block):
+            for piece in re_skip.split(block):
+                if re_skip.match(piece):
+                    out.append(piece)
+                else:
+                    out.extend(piece)  # one character at a time, as jieba does
+            continue
+        end = _route(block, freq_get, logtotal)
+        n = len(block)
+        x = 0
+        buf = ""
+        if hmm:
+            while x < n:
+                y = end[x] + 1
+                if y - x == 1:
+                    buf += block[x]
+                else:
+                    if buf:
+                        _flush_hmm(buf, freq_get, out)
+                        buf = ""
+                    out.append(block[x:y])
+                x = y
+            if buf:
+                _flush_hmm(buf, freq_get, out)
+        else:
+            while x < n:
+                y = end[x] + 1
+                word = block[x:y]
+                if y - x == 1 and re_eng.match(word):
+                    buf += word
+                else:
+                    if buf:
+                        out.append(buf)
+                        buf = ""
+                    out.append(word)
+                x = y
+            if buf:
+                out.append(buf)
+    return out
+
+
+def _flush_hmm(buf: str, freq_get: Callable[[str], int | None], out: list[str]) -> None:
+    # Runs of single characters: jieba's HMM guesses words in them unless the run is a word.
+    if len(buf) == 1:
+        out.append(buf)
+    elif not freq_get(buf):
+        out.extend(jieba.finalseg.cut(buf))
+    else:
+        out.extend(buf)
+
+
+def _chunk_cutter(tokenizer: jieba.Tokenizer) -> Callable[[str], tuple[str, ...]]:
+    """A memo of the cleaned jieba tokens of one space-free chunk, for one dictionary state."""
+    stop = stopwords()
+
+    @lru_cache(maxsize=_PIECE_MEMO)
+    def clean(piece: str) -> str | None:
+        return _clean(piece, stop)  # the same few thousand words come back all the time
+
+    def cut(chunk: str) -> tuple[str, ...]:
+        cleaned = map(clean, jieba_cut(tokenizer, chunk))
+        return tuple(tok for tok in cleaned if tok is not None)
+
+    short = lru_cache(maxsize=_SHORT_CHUNK_MEMO)(cut)
+    long = lru_cache(maxsize=_LONG_CHUNK_MEMO)(cut)
+
+    def memoised(chunk: str) -> tuple[str, ...]:
+        return short(chunk) if len(chunk) <= _SHORT_CHUNK else long(chunk)
+
+    return memoised
+
+
 class Segmenter:
     """A jieba tokenizer of its own plus the user terms and English phrases added to it.
 
@@ -140,6 +382,11 @@ class Segmenter:
         # How each compound user term was cut before it became one token: 锂离子电池 → 锂离子, 电池.
         self._parts: dict[str, tuple[str, ...]] = {}
         self._longest_phrase = 0
+        # First tokens of the phrases: only there can a phrase start.
+        self._phrase_starts: set[str] = set()
+        # Cleaned tokens of one space-free chunk of normalised text; replaced (not cleared) when
+        # jieba's dictionary changes, so a cut that raced with add_user_terms is never kept.
+        self._chunk_tokens: Callable[[str], tuple[str, ...]] | None = None
 
     def _jieba(self) -> jieba.Tokenizer:
         # Lazy: importing luodi must not cost a dictionary load nor print jieba's banner.
@@ -152,10 +399,23 @@ class Segmenter:
                     self._tokenizer = tokenizer
         return self._tokenizer
 
+    def _cutter(self) -> Callable[[str], tuple[str, ...]]:
+        cutter = self._chunk_tokens
+        if cutter is None:
+            cutter = self._chunk_tokens = _chunk_cutter(self._jieba())
+        return cutter
+
     def _tokens(self, normalised: str) -> list[str]:
-        pieces = self._jieba().cut(normalised)
-        stop = stopwords()
-        return [tok for tok in (_clean(piece, stop) for piece in pieces) if tok is not None]
+        # A single space always ends a jieba block and is dropped by _clean, so cutting the
+        # space-free chunks one by one gives exactly the tokens of cutting the whole text.
+        cut = self._cutter()
+        if " " not in normalised:
+            return list(cut(normalised))
+        tokens: list[str] = []
+        for chunk in normalised.split(" "):
+            if chunk:
+                tokens.extend(cut(chunk))
+        return tokens
 
     def segment(self, text: str | None, *, search: bool = False) -> list[str]:
         """Return the content tokens of ``text`` (normalised first), in order, duplicates kept.
@@ -167,26 +427,51 @@ class Segmenter:
         never use it for display. Unlike jieba's own search mode it does not emit every dictionary
         word hidden inside a token (先进制造 does not yield 进制), which would invent matches.
         """
-        normalised = normalise(text)
+        precise = self.segment_normalised(normalise(text))
+        return self.search_tokens(precise) if search else precise
+
+    def segment_normalised(self, normalised: str) -> list[str]:
+        """Precise-mode tokens of text that is already :func:`normalise`-d (not checked)."""
         if not normalised:
             return []
         tokens = self._tokens(normalised)
         if self._phrases:
             tokens = list(self._merge_phrases(tokens))
-        if search and self._parts:
-            tokens = [part for tok in tokens for part in (*self._parts.get(tok, ()), tok)]
         return tokens
 
+    def search_tokens(self, precise: list[str]) -> list[str]:
+        """Search-mode tokens from precise-mode ones: compound user terms preceded by their parts.
+
+        ``search_tokens(segment(text))`` equals ``segment(text, search=True)``; it saves a second
+        cut when a caller needs both.
+        """
+        parts = self._parts
+        if not parts:
+            return list(precise)
+        out: list[str] = []
+        for tok in precise:
+            before = parts.get(tok)
+            if before:
+                out.extend(before)
+            out.append(tok)
+        return out
+
     def _merge_phrases(self, tokens: list[str]) -> Iterator[str]:
+        phrases, starts = self._phrases, self._phrase_starts
         i = 0
-        while i < len(tokens):
-            longest = min(self._longest_phrase, len(tokens) - i)
-            for size in range(longest, 1, -1):
-                window = tuple(tokens[i : i + size])
-                if window in self._phrases:
-                    yield " ".join(window)
-                    i += size
-                    break
+        n = len(tokens)
+        while i < n:
+            if tokens[i] in starts:
+                longest = min(self._longest_phrase, n - i)
+                for size in range(longest, 1, -1):
+                    window = tuple(tokens[i : i + size])
+                    if window in phrases:
+                        yield " ".join(window)
+                        i += size
+                        break
+                else:
+                    yield tokens[i]
+                    i += 1
             else:
                 yield tokens[i]
                 i += 1
@@ -211,13 +496,18 @@ class Segmenter:
                 if " " in normalised or normalised.isascii():
                     if 2 <= len(parts) <= _MAX_PHRASE:
                         self._phrases.add(parts)
+                        self._phrase_starts.add(parts[0])
                         self._longest_phrase = max(self._longest_phrase, len(parts))
                         self._parts[" ".join(parts)] = parts
                 elif not normalised.isascii():
                     # Pure Latin words are already kept whole by jieba; only CJK needs the entry.
                     self._jieba().add_word(normalised)
+                    # Cuts made before this word are stale: later terms must see it too.
+                    self._chunk_tokens = None
                     if len(parts) >= 2:
                         self._parts[normalised] = parts
+            if added:
+                self._chunk_tokens = None  # also drop cuts made while terms were being added
         return added
 
     def user_terms(self) -> frozenset[str]:

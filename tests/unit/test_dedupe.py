@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import sys
+import unicodedata
 
 import pytest
 from hypothesis import given, settings
@@ -230,3 +232,53 @@ def test_any_text_finds_itself(text: str) -> None:
 def test_similarity_is_symmetric(text: str) -> None:
     a, b = dedupe.signature(text), dedupe.signature(MEDICAL)
     assert dedupe.estimate_jaccard(a, b) == dedupe.estimate_jaccard(b, a)
+
+
+# --- the speed-ups must not move a shingle --------------------------------------------------------
+
+
+def _reference_normalise(text: str) -> str:
+    """dedupe.normalise before the speed-up: all text through OpenCC, a per-character fold."""
+    text = dedupe._t2s().convert(unicodedata.normalize("NFKC", text)).casefold()
+    kept = "".join(c if c.isalnum() else " " for c in text)
+    return " ".join(kept.split())
+
+
+def _reference_shingles(text: str) -> set[str]:
+    """dedupe.shingles before the speed-up: jieba's own cut of the whole text."""
+    norm = _reference_normalise(text)
+    words = [w for w in dedupe._tokenizer().lcut(norm, HMM=False) if not w.isspace()]
+    compact = norm.replace(" ", "")
+    result = {f"w:{a} {b}" for a, b in itertools.pairwise(words)}
+    result.update(f"c:{compact[i : i + 3]}" for i in range(len(compact) - 2))
+    if not result and compact:
+        result.add(f"c:{compact}")
+    return result
+
+
+MIXED_TEXT = st.lists(
+    st.one_of(
+        st.sampled_from([MEDICAL[:40], MEDICAL_TRADITIONAL[:40], "反覆", "覆盖", "瞭解", "藉此",
+                         "乾隆", "頭髮", "Deep-Learning", "ＣＴ圖像", "v2.0", "C++", "snake_case"]),
+        st.text(alphabet="本發明公開了一種基於深度學習的医学影像识别方法覆瞭藉沈", max_size=6),
+        st.text(alphabet="abcXYZ0129 _-.,，。、；\t\n\u3000！（）①Ⅻ²", max_size=4),
+        st.text(max_size=3),
+    ),
+    max_size=20,
+).map("".join)
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.one_of(MIXED_TEXT, st.text(max_size=40)))
+def test_normalise_and_shingles_equal_the_reference(text: str) -> None:
+    assert dedupe.normalise(text) == _reference_normalise(text)
+    assert dedupe.shingles(text) == _reference_shingles(text)
+    assert dedupe.shingles(text) == _reference_shingles(text)  # again, from the chunk memo
+
+
+def test_fold_matches_isalnum_for_every_character() -> None:
+    # The regular expression stands in for str.isalnum(); check the whole of Unicode once.
+    not_alnum = dedupe._NOT_ALNUM
+    assert all(
+        (not_alnum.match(c) is None) == c.isalnum() for c in map(chr, range(sys.maxunicode + 1))
+    )

@@ -6,10 +6,19 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from luodi.errors import ValidationFailed
-from luodi.inventory.enrichment import enrich, extract_keywords, suggest_field
+from luodi.inventory.enrichment import (
+    _merge_keywords,
+    _profiles,
+    enrich,
+    extract_keywords,
+    suggest_field,
+)
 from luodi.inventory.taxonomy import FALLBACK_CODE, SEED_FIELDS, load_taxonomy, seed_taxonomy
+from luodi.matching.text import default_segmenter, normalise
 
 MEDICAL_ZH = (
     "一种治疗非小细胞肺癌的靶向药物",
@@ -155,3 +164,43 @@ def test_bad_taxonomy_files_are_refused(tmp_path: Path, content: str) -> None:
 def test_unknown_field_code_is_refused() -> None:
     with pytest.raises(ValidationFailed):
         seed_taxonomy().get("nope")
+
+
+# --- enrich() shares one cut per text; it must give what the separate functions give -----------
+
+RECORD_TEXT = st.lists(
+    st.one_of(
+        st.sampled_from([*MEDICAL_ZH, *MEDICAL_EN, *AI_ZH, *AI_EN, "固態電池", "锂离子电池",
+                         "machine learning", "Machine", "learning", "无人机物流", " ", "，"]),
+        st.text(alphabet="的一是在研究方法系统技术电池材料機器學習芯片 ab", max_size=6),
+    ),
+    max_size=8,
+).map("".join)
+
+
+def _separately(title: str, summary: str, keywords: list[str], top_k: int) -> tuple:
+    """What enrich() computed before it shared the cuts: suggest_field + extract_keywords."""
+    user = [k for k in keywords if k and k.strip()]
+    body = " ".join(p for p in (summary, " ".join(user)) if p)
+    full = f"{title} {body}".strip()
+    code, confidence, ranked, evidence = suggest_field(title, body)
+    merged = _merge_keywords(user, extract_keywords(full, top_k=top_k), top_k)
+    return code, min(max(confidence, 0.0), 1.0), ranked[:3], evidence, merged, normalise(full)
+
+
+@settings(deadline=None, max_examples=80)
+@given(RECORD_TEXT, RECORD_TEXT, st.lists(RECORD_TEXT, max_size=3), st.integers(1, 10))
+def test_enrich_equals_the_separate_functions(
+    title: str, summary: str, keywords: list[str], top_k: int
+) -> None:
+    result = enrich(title, summary, keywords=keywords, top_k=top_k)
+    got = (result.suggested_field, result.field_confidence, result.alternatives,
+           result.evidence, result.keywords, result.normalised_text)
+    assert got == _separately(title, summary, keywords, top_k)
+
+
+def test_field_profiles_are_found_for_an_equal_taxonomy() -> None:
+    # seed_taxonomy() builds a new, equal object each call: the profiles must be reused.
+    assert _profiles(seed_taxonomy(), default_segmenter()) is _profiles(
+        seed_taxonomy(), default_segmenter()
+    )
