@@ -43,9 +43,16 @@ def import_cmd(
     strict: Annotated[bool, typer.Option("--strict", help="Write nothing if any row fails.")
                       ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    max_file_mb: Annotated[int | None, typer.Option(
+        help="Largest file to read, in MB (default: the upload limit, 50 MB).")] = None,
 ) -> None:
     """Import records of KIND from FILE (exit 0: all accepted, 1: rows rejected, 2: unreadable)."""
+    from luodi.inventory.importers import ReadLimits
     from luodi.inventory.importing import import_file
+
+    # The operator runs the CLI on the server with a file of their own, so unlike an upload
+    # it may lift the size limit; the zip-bomb and row limits stay.
+    limits = ReadLimits(max_file_bytes=max_file_mb * 2**20) if max_file_mb else ReadLimits()
 
     settings = _settings()
     db = _database(settings)
@@ -53,7 +60,7 @@ def import_cmd(
         try:
             report = import_file(
                 session, system_actor(), kind, file, settings=settings, mapping=mapping,
-                source=source, dry_run=dry_run, strict=strict,
+                source=source, dry_run=dry_run, strict=strict, limits=limits,
                 progress=_progress if sys.stderr.isatty() and not as_json else None)
         except DomainError as exc:
             _unreadable(exc, as_json)

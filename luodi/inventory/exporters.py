@@ -64,8 +64,14 @@ def write_table(
 
 
 def escape_cell(value: str) -> str:
-    """Prefix a quote to a string a spreadsheet could read as a formula (OWASP CSV injection)."""
-    return "'" + value if value.startswith(_FORMULA_TRIGGERS) else value
+    """Prefix a quote to a string a spreadsheet could read as a formula (OWASP CSV injection).
+
+    Whitespace-only strings (a lone tab) carry no formula and are left alone, so that an
+    empty-looking cell does not come back as a stray quote.
+    """
+    if value.startswith(_FORMULA_TRIGGERS) and value.strip():
+        return "'" + value
+    return value
 
 
 def _ordered(row: Row, headers: list[str], number: int) -> Sequence[Any]:

@@ -134,3 +134,21 @@ def test_import_with_a_saved_profile_through_the_cli(env, db, tmp_path: Path) ->
 
         row = fresh.scalar(select(Achievement))
         assert (row.source, row.external_id, row.status) == ("supplier-a", "S-1", "published")
+
+
+def test_profile_cli_list_json_and_delete(env, tmp_path: Path) -> None:
+    specs = [{"name": "p-1", "kind": "demands", "columns": {"标题": "title"}},
+             {"name": "p-2", "kind": "experts", "columns": {"专家": "name"}}]
+    path = tmp_path / "profiles.json"
+    path.write_text(json.dumps(specs, ensure_ascii=False), encoding="utf-8")
+    assert runner.invoke(app, ["import-profile", "save", str(path)]).exit_code == 0
+    listed = json.loads(runner.invoke(app, ["import-profile", "list", "--json",
+                                            "--kind", "demands"]).stdout)
+    assert [p["name"] for p in listed] == ["p-1"]
+    assert runner.invoke(app, ["import-profile", "delete", "p-1"]).exit_code == 0
+    assert runner.invoke(app, ["import-profile", "delete", "p-1"]).exit_code == 1
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"name": "x", "kind": "experts", "columns": {"a": "nope"}}),
+                   encoding="utf-8")
+    result = runner.invoke(app, ["import-profile", "save", str(bad)])
+    assert result.exit_code == 2 and "not a field of experts" in result.output

@@ -81,6 +81,16 @@ def test_uncompressed_size_and_entry_limits(session, db, settings, tmp_path: Pat
     assert nothing_written(db)
 
 
+def test_file_size_limit_and_the_cli_override(env, db, tmp_path: Path) -> None:
+    padding = "备" * 40_000  # ~120 KB a row in a column the import ignores
+    rows = [[f"P-{i}", *GOOD_ROWS[0][1:], padding] for i in range(12)]
+    path = write_csv(tmp_path / "list.csv", [*ACHIEVEMENT_HEADERS, "备注"], rows)
+    assert "file too large" in _reason(path, "--max-file-mb", "1")
+    result = runner.invoke(app, ["import", "achievements", str(path), "--max-file-mb", "3",
+                                 "--dry-run"])
+    assert result.exit_code == 0, result.output
+
+
 def test_formula_cells_without_values_are_row_errors(env, db, tmp_path: Path) -> None:
     rows = [GOOD_ROWS[0], ["A-2", "=HYPERLINK(\"http://evil.example\")", "摘要", "=1+4", "", "",
                            "", ""]]
