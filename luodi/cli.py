@@ -206,7 +206,8 @@ def _safe_url(settings: Settings) -> str:
     return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
 
 
+# Commands for later stages live in their own modules and register themselves on `app`.
+from luodi import cli_demo, cli_inventory  # noqa: E402,F401,I001
+
 if __name__ == "__main__":
     app()
-from luodi import cli_demo  # noqa: E402,F401,I001
-from luodi import cli_inventory  # noqa: E402,F401

@@ -44,7 +44,7 @@ def import_cmd(
                       ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     max_file_mb: Annotated[int | None, typer.Option(
-        help="Largest file to read, in MB (default: the upload limit, 50 MB).")] = None,
+        help="Largest file to read, in MB (default: LUODI_UPLOAD_MAX_MB).")] = None,
 ) -> None:
     """Import records of KIND from FILE (exit 0: all accepted, 1: rows rejected, 2: unreadable)."""
     from luodi.inventory.importers import ReadLimits
@@ -52,9 +52,8 @@ def import_cmd(
 
     # The operator runs the CLI on the server with a file of their own, so unlike an upload
     # it may lift the size limit; the zip-bomb and row limits stay.
-    limits = ReadLimits(max_file_bytes=max_file_mb * 2**20) if max_file_mb else ReadLimits()
-
     settings = _settings()
+    limits = ReadLimits(max_file_bytes=(max_file_mb or settings.upload_max_mb) * 2**20)
     db = _database(settings)
     with db.sessions() as session:
         try:

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
         0.8, gt=0, le=1, description="Estimated Jaccard similarity (MinHash over segmented "
         "shingles) above which two records are flagged as likely duplicates.",
     )
+    upload_max_mb: int = Field(
+        50, ge=1, description="Largest import file accepted, in MB (uploads and `luodi import`; "
+        "the CLI's --max-file-mb overrides it).",
+    )
     smtp_host: str = Field("127.0.0.1", description="SMTP server host for outgoing e-mail.")
     smtp_port: int = Field(25, description="SMTP server port.")
     smtp_username: str | None = Field(None, description="SMTP user name, if the server needs one.")

@@ -35,7 +35,6 @@ from luodi.web.templating import render
 
 router = APIRouter(prefix="/imports")
 
-LIMITS = ReadLimits()
 _EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json", ".jsonl", ".ndjson")
 _FORM_SLACK = 64 * 1024  # multipart boundaries and the small text fields around the file
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -53,13 +52,17 @@ def import_form(ctx: UserCtx) -> Response:
     return _form_page(ctx)
 
 
+def _limits(ctx: Ctx) -> ReadLimits:
+    return ReadLimits(max_file_bytes=ctx.settings.upload_max_mb * 2**20)
+
+
 async def _limited(stream: AsyncIterator[bytes], limit: int) -> AsyncGenerator[bytes, None]:
     """Pass the body through, refusing it as soon as it grows past ``limit`` bytes."""
     total = 0
     async for chunk in stream:
         total += len(chunk)
-        if total > limit:
-            raise FileUnreadable(f"file too large: the limit is {LIMITS.max_file_bytes} bytes",
+        if total > limit + _FORM_SLACK:
+            raise FileUnreadable(f"file too large: the limit is {limit} bytes",
                                  data={"limit": "max_file_bytes"})
         yield chunk
 
@@ -67,7 +70,7 @@ async def _limited(stream: AsyncIterator[bytes], limit: int) -> AsyncGenerator[b
 async def _receive(ctx: Ctx) -> FormData:
     if not ctx.request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise FileUnreadable("Choose a file to upload.")
-    body = _limited(ctx.request.stream(), LIMITS.max_file_bytes + _FORM_SLACK)
+    body = _limited(ctx.request.stream(), _limits(ctx).max_file_bytes)
     parser = MultiPartParser(ctx.request.headers, body, max_files=1, max_fields=20)
     try:
         return await parser.parse()
@@ -115,7 +118,7 @@ def _run(ctx: Ctx, token: str, note: dict[str, Any], *, dry_run: bool) -> Import
     path = _uploads(ctx) / f"{token}{note['ext']}"
     return import_file(ctx.session, ctx.actor, note["kind"], path, settings=ctx.settings,
                        mapping=note["mapping"], strict=note["strict"], dry_run=dry_run,
-                       filename=note["filename"], limits=LIMITS)
+                       filename=note["filename"], limits=_limits(ctx))
 
 
 def _discard(ctx: Ctx, token: str, note: dict[str, Any] | None) -> None:
