@@ -72,7 +72,7 @@ def test_unreadable_upload_shows_the_form_with_the_error(client, session, db,
 
 def test_size_limit_is_enforced_while_streaming(client, session, db, tmp_path: Path,
                                                 monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(imports, "LIMITS", ReadLimits(max_file_bytes=1000))
+    monkeypatch.setattr(imports, "_limits", lambda ctx: ReadLimits(max_file_bytes=1000))
     monkeypatch.setattr(imports, "_FORM_SLACK", 500)
     login(client, make_user(session, "operator").email)
     path = write_csv(tmp_path / "big.csv", ACHIEVEMENT_HEADERS, GOOD_ROWS * 20)
