@@ -99,12 +99,14 @@ def user_create(
     role: Annotated[str, typer.Option(help="admin, operator, institution_member, "
                                       "enterprise_member, broker, viewer or expert")],
     name: Annotated[str, typer.Option(help="Display name.")] = "",
-    org: Annotated[str | None, typer.Option(help="Organisation name (created if --org-kind).")] = None,
+    org: Annotated[str | None,
+                   typer.Option(help="Organisation name (created if --org-kind).")] = None,
     org_kind: Annotated[str | None, typer.Option(help="Create the organisation with this kind "
                                                  "if it does not exist.")] = None,
     password: Annotated[str | None, typer.Option(help="Password; prompted if omitted, or "
                                                  "generated with --generate.")] = None,
-    generate: Annotated[bool, typer.Option(help="Generate a random password and print it.")] = False,
+    generate: Annotated[bool,
+                        typer.Option(help="Generate a random password and print it.")] = False,
 ) -> None:
     """Create a user (acting as the system administrator)."""
     from luodi.auth import service

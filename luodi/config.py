@@ -1,7 +1,8 @@
 """The one settings object (pydantic-settings, prefix ``LUODI_``).
 
-Every setting has a description; ``docs/configuration.md`` lists them all and a test fails when one
-is missing there. Settings are passed explicitly (``create_app(settings)``), never read from a global.
+Every setting has a description; ``docs/configuration.md`` lists them all and a test fails when
+one is missing there. Settings are passed explicitly (``create_app(settings)``), never read from
+a global.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that must never be used as a secret outside development.
 UNSAFE_SECRETS = frozenset({"", "changethis", "change-me", "secret", "dev", "development", "luodi"})
-DEV_SECRET = "development-only-secret-key-do-not-use-in-production"
+DEV_SECRET = "development-only-secret-key-do-not-use-in-production"  # noqa: S105
 
 
 class Settings(BaseSettings):

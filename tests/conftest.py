@@ -17,11 +17,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from luodi.auth.passwords import use_cheap_hashing_for_tests
 from luodi.config import Settings
 from luodi.db import Database
 from luodi.migrate import upgrade
-
-from luodi.auth.passwords import use_cheap_hashing_for_tests
 
 use_cheap_hashing_for_tests()
 

@@ -1,4 +1,7 @@
-"""Account services: organisations and users. Each write is authorised, audited and committed here."""
+"""Account services: organisations and users.
+
+Each write is authorised, audited and committed here.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from luodi import audit
 from luodi.auth.actor import Actor
-from luodi.auth.models import ROLE_ORG_KINDS, OrgKind, Organisation, Role, User
+from luodi.auth.models import ROLE_ORG_KINDS, Organisation, OrgKind, Role, User
 from luodi.auth.passwords import check_password_policy, hash_password
 from luodi.auth.policy import authorize
 from luodi.errors import Conflict, NotFound, ValidationFailed
@@ -84,9 +87,9 @@ def create_user(session: Session, actor: Actor, new: NewUser, *, min_password: i
     try:
         role = Role(new.role)
     except ValueError:
-        raise ValidationFailed(
-            f"Unknown role '{new.role}'.", data={"field": "role", "allowed": [r.value for r in Role]}
-        ) from None
+        allowed = [r.value for r in Role]
+        raise ValidationFailed(f"Unknown role '{new.role}'.",
+                               data={"field": "role", "allowed": allowed}) from None
     email = normalise_email(new.email)
     check_password_policy(new.password, min_length=min_password)
     org = _organisation_for_role(session, role, new.organisation_id)

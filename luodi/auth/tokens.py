@@ -35,7 +35,8 @@ def create_token(
     authorize(session, actor, "token.manage", token)
     session.add(token)
     session.flush()
-    audit.record(session, actor, "token.create", obj=("api_tokens", token.id), detail={"name": name})
+    audit.record(session, actor, "token.create", obj=("api_tokens", token.id),
+                 detail={"name": name})
     session.commit()
     return raw, token
 

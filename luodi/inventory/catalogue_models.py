@@ -33,9 +33,11 @@ class Catalogue(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     items: Mapped[list[CatalogueItem]] = relationship(
-        back_populates="catalogue", cascade="all, delete-orphan", order_by="CatalogueItem.position")
+        back_populates="catalogue", cascade="all, delete-orphan",
+        order_by="CatalogueItem.position")
     versions: Mapped[list[CatalogueVersion]] = relationship(
-        back_populates="catalogue", cascade="all, delete-orphan", order_by="CatalogueVersion.number")
+        back_populates="catalogue", cascade="all, delete-orphan",
+        order_by="CatalogueVersion.number")
 
 
 class CatalogueItem(Base):

@@ -1,4 +1,7 @@
-"""One error shape: JSON ``{"ok": false, "code", "error", "status"}`` under /api, a page elsewhere."""
+"""One error shape: JSON ``{"ok": false, "code", "error", "status"}`` under /api.
+
+Everywhere else the same errors become an error page.
+"""
 
 from __future__ import annotations
 

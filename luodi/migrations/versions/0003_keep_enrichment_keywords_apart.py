@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
-import luodi.db
 from sqlalchemy.dialects import postgresql
 
 revision = '0003'
