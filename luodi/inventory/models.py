@@ -59,6 +59,22 @@ class Indexed:
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
+class Listing:
+    """What achievements and demands share: the public teaser, the confidential tiers, status."""
+
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str | None] = mapped_column(Text)  # public teaser
+    description: Mapped[str | None] = mapped_column(Text)  # detail tier (confidential)
+    keywords: Mapped[list[str]] = mapped_column(PortableJSON, default=list)  # the owner's own
+    field_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    region_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    status_before_expiry: Mapped[str | None] = mapped_column(String(16))
+    contact_name: Mapped[str | None] = mapped_column(String(100))  # contact tier
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+
+
 class Institution(Tracked, Base):
     """A university, institute or hospital that owns achievements (高校院所)."""
 
@@ -133,18 +149,13 @@ class Expert(Tracked, Base):
     owner_org_id = None  # experts are personal: the expert's own user, not an organisation
 
 
-class Achievement(Tracked, Indexed, Base):
+class Achievement(Listing, Tracked, Indexed, Base):
     """A technology achievement (成果): a patent, result or prototype offered for transfer."""
 
     __tablename__ = "achievements"
     __table_args__ = (UniqueConstraint("source", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    title: Mapped[str] = mapped_column(String(300))
-    summary: Mapped[str | None] = mapped_column(Text)  # public teaser
-    description: Mapped[str | None] = mapped_column(Text)  # confidential tier
-    keywords: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
-    field_code: Mapped[str | None] = mapped_column(String(40), index=True)
     trl: Mapped[int | None] = mapped_column(Integer, index=True)
     ip_items: Mapped[list[dict[str, Any]]] = mapped_column(PortableJSON, default=list)
     institution_id: Mapped[int | None] = mapped_column(
@@ -153,12 +164,6 @@ class Achievement(Tracked, Indexed, Base):
     transfer_modes: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
     price_wan: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))  # indicative, 万元
     price_note: Mapped[str | None] = mapped_column(String(200))
-    region_code: Mapped[str | None] = mapped_column(String(6), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
-    status_before_expiry: Mapped[str | None] = mapped_column(String(16))
-    contact_name: Mapped[str | None] = mapped_column(String(100))  # contact tier
-    contact_email: Mapped[str | None] = mapped_column(String(254))
-    contact_phone: Mapped[str | None] = mapped_column(String(40))
 
     institution: Mapped[Institution | None] = relationship()
 
@@ -168,32 +173,21 @@ class Achievement(Tracked, Indexed, Base):
         return self.institution.organisation_id if self.institution else None
 
 
-class Demand(Tracked, Indexed, Base):
+class Demand(Listing, Tracked, Indexed, Base):
     """An enterprise's technology demand (需求 / 难题 / 场景需求)."""
 
     __tablename__ = "demands"
     __table_args__ = (UniqueConstraint("source", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    title: Mapped[str] = mapped_column(String(300))
-    summary: Mapped[str | None] = mapped_column(Text)  # public teaser
-    description: Mapped[str | None] = mapped_column(Text)  # confidential tier
-    keywords: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
     enterprise_id: Mapped[int | None] = mapped_column(
         ForeignKey("enterprises.id", ondelete="RESTRICT"), index=True)
-    field_code: Mapped[str | None] = mapped_column(String(40), index=True)
     trl_wanted: Mapped[int | None] = mapped_column(Integer)  # the least maturity that helps
     budget_min_wan: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     budget_max_wan: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     deadline: Mapped[dt.date | None] = mapped_column(Date)
     cooperation_modes: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
-    region_code: Mapped[str | None] = mapped_column(String(6), index=True)
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)  # hides the enterprise too
-    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
-    status_before_expiry: Mapped[str | None] = mapped_column(String(16))
-    contact_name: Mapped[str | None] = mapped_column(String(100))
-    contact_email: Mapped[str | None] = mapped_column(String(254))
-    contact_phone: Mapped[str | None] = mapped_column(String(40))
 
     enterprise: Mapped[Enterprise | None] = relationship()
 
