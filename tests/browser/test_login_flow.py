@@ -46,3 +46,18 @@ def test_wrong_password_shows_error_in_page(page, live_server, session) -> None:
     page.get_by_label("密码").fill("this is not the password")
     page.get_by_role("button", name="登录").click()
     assert "邮箱或密码错误" in page.get_by_test_id("login-error").inner_text()
+
+
+def test_operator_reaches_admin_pages_through_the_menu(page, live_server, session) -> None:  # type: ignore[no-untyped-def]
+    user = make_user(session, "operator")
+    page.goto(f"{live_server}/login")
+    page.get_by_label("邮箱").fill(user.email)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{live_server}/")
+    page.get_by_test_id("admin-menu").locator("summary").click()
+    page.get_by_role("link", name="审计日志").click()
+    page.wait_for_url(f"{live_server}/admin/audit")
+    assert page.get_by_test_id("audit-table").is_visible()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "audit-zh.png"))
