@@ -75,52 +75,47 @@ class Listing:
     contact_phone: Mapped[str | None] = mapped_column(String(40))
 
 
-class Institution(Tracked, Base):
+class Party:
+    """What institutions and enterprises share: names, registration, region, account link."""
+
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
+    region_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    profile: Mapped[str | None] = mapped_column(Text)
+
+    @declared_attr
+    def organisation_id(cls) -> Mapped[int | None]:  # noqa: N805
+        return mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"), index=True)
+
+    @property
+    def owner_org_id(self) -> int | None:
+        """The account organisation that may edit this record."""
+        return self.organisation_id
+
+
+class Institution(Party, Tracked, Base):
     """A university, institute or hospital that owns achievements (高校院所)."""
 
     __tablename__ = "institutions"
     __table_args__ = (UniqueConstraint("source", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), index=True)
-    name_en: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20), default="university")
     country: Mapped[str] = mapped_column(String(2), default="CN")  # ISO 3166-1 alpha-2
-    region_code: Mapped[str | None] = mapped_column(String(6), index=True)
-    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
     website: Mapped[str | None] = mapped_column(String(300))
-    profile: Mapped[str | None] = mapped_column(Text)
-    organisation_id: Mapped[int | None] = mapped_column(
-        ForeignKey("organisations.id", ondelete="SET NULL"), index=True)
-
-    @property
-    def owner_org_id(self) -> int | None:
-        """The account organisation that may edit this record."""
-        return self.organisation_id
 
 
-class Enterprise(Tracked, Base):
+class Enterprise(Party, Tracked, Base):
     """An enterprise (企业) with its unified social credit code (GB 32100-2015)."""
 
     __tablename__ = "enterprises"
     __table_args__ = (UniqueConstraint("source", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), index=True)
-    name_en: Mapped[str | None] = mapped_column(String(200))
-    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
-    region_code: Mapped[str | None] = mapped_column(String(6), index=True)
     industry_code: Mapped[str | None] = mapped_column(String(5))  # GB/T 4754-2017
     size: Mapped[str | None] = mapped_column(String(10))
     qualifications: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
-    profile: Mapped[str | None] = mapped_column(Text)
-    organisation_id: Mapped[int | None] = mapped_column(
-        ForeignKey("organisations.id", ondelete="SET NULL"), index=True)
-
-    @property
-    def owner_org_id(self) -> int | None:
-        """The account organisation that may edit this record."""
-        return self.organisation_id
 
 
 class Expert(Tracked, Base):
