@@ -27,11 +27,15 @@ app.add_typer(user_app, name="user")
 
 
 def _settings() -> Settings:
+    from luodi.inventory.taxonomy import use_taxonomy
+
     try:
-        return Settings()
-    except Exception as exc:  # pydantic's message names the setting at fault
+        settings = Settings()
+        use_taxonomy(settings.taxonomy_file)
+    except Exception as exc:  # pydantic's (or the taxonomy's) message names the fault
         typer.echo(f"Configuration error: {exc}", err=True)
         raise typer.Exit(2) from None
+    return settings
 
 
 def _database(settings: Settings) -> Database:

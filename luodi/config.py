@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     login_rate_window_minutes: int = Field(
         15, ge=1, description="Window for the per-address login rate limit."
     )
+    taxonomy_file: Path | None = Field(
+        None, description="TOML or JSON file that adds, renames or disables industry fields "
+        "(format in docs/field-taxonomy.md); the seed taxonomy when unset.",
+    )
     record_validity_days: int = Field(
         365, ge=1, description="Days a published achievement or demand stays valid before it "
         "expires unless renewed.",

@@ -40,7 +40,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from luodi.inventory.taxonomy import FALLBACK_CODE, Taxonomy, seed_taxonomy
+from luodi.inventory.taxonomy import FALLBACK_CODE, Taxonomy, active_taxonomy
 from luodi.matching.text import Segmenter, default_segmenter, language_of, normalise
 
 __all__ = ["Enrichment", "FieldScore", "enrich", "extract_keywords", "suggest_field"]
@@ -164,7 +164,7 @@ def suggest_field(
     Evidence terms are the record's tokens that contributed most to the winning field — what a
     "why this field" explanation shows. See the module docstring for the method.
     """
-    taxonomy = taxonomy or seed_taxonomy()
+    taxonomy = taxonomy or active_taxonomy()
     segmenter = segmenter or default_segmenter()
     profiles = _profiles(taxonomy, segmenter)
     return _score(profiles, _record_vector(title, body, segmenter))
@@ -277,7 +277,7 @@ def enrich(
     user_keywords = [k for k in (keywords or ()) if k and k.strip()]
     body = " ".join(p for p in (summary, description or "", " ".join(user_keywords)) if p)
     full = f"{title or ''} {body}".strip()
-    taxonomy = taxonomy or seed_taxonomy()
+    taxonomy = taxonomy or active_taxonomy()
     segmenter = default_segmenter()
     # Build profiles first: that registers the taxonomy terms, so keywords keep them whole.
     profiles = _profiles(taxonomy, segmenter)

@@ -26,7 +26,7 @@ from luodi.inventory import codes
 from luodi.inventory.exporters import write_table
 from luodi.inventory.kinds import kind_of
 from luodi.inventory.models import Enterprise, Institution
-from luodi.inventory.taxonomy import seed_taxonomy
+from luodi.inventory.taxonomy import active_taxonomy
 
 BATCH = 500
 Getter = Callable[[Any, "_Names"], Any]
@@ -62,7 +62,7 @@ def _region_name(code: str | None) -> str:
 
 @lru_cache(maxsize=1)
 def _field_names() -> dict[str, str]:
-    return {f.code: f.name_zh for f in seed_taxonomy()}
+    return {f.code: f.name_zh for f in active_taxonomy()}
 
 
 def _label(enum: Any, value: str | None) -> str:

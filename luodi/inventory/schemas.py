@@ -24,7 +24,7 @@ from pydantic import (
 
 from luodi.errors import ValidationFailed
 from luodi.inventory import codes
-from luodi.inventory.taxonomy import seed_taxonomy
+from luodi.inventory.taxonomy import active_taxonomy
 
 _SPLIT = re.compile(r"[;；,，、|\n]+")
 
@@ -57,10 +57,10 @@ def _field_code(value: Any) -> str | None:
     if value is None or str(value).strip() == "":
         return None
     text = str(value).strip()
-    for field in seed_taxonomy():
+    for field in active_taxonomy():
         if text in (field.code, field.name_zh, field.name_en) or text.casefold() == field.code:
             return field.code
-    choices = "、".join(f.name_zh for f in seed_taxonomy())
+    choices = "、".join(f.name_zh for f in active_taxonomy())
     raise ValueError(f"未知的行业领域 '{text}'，可选 {choices} / Unknown industry field '{text}'.")
 
 

@@ -40,7 +40,10 @@ from typing import Any
 
 from luodi.errors import ValidationFailed
 
-__all__ = ["FALLBACK_CODE", "SEED_FIELDS", "Field", "Taxonomy", "load_taxonomy", "seed_taxonomy"]
+__all__ = [
+    "FALLBACK_CODE", "SEED_FIELDS", "Field", "Taxonomy", "active_taxonomy", "load_taxonomy",
+    "seed_taxonomy", "use_taxonomy",
+]
 
 FALLBACK_CODE = "other"
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
@@ -399,6 +402,21 @@ SEED_FIELDS: tuple[Field, ...] = (
 def seed_taxonomy() -> Taxonomy:
     """Return the seed taxonomy (plan priorities plus the broad fields)."""
     return Taxonomy(SEED_FIELDS)
+
+
+_active: Taxonomy | None = None
+
+
+def use_taxonomy(path: str | Path | None) -> Taxonomy:
+    """Make the taxonomy in ``path`` (or the seed) the platform's (``LUODI_TAXONOMY_FILE``)."""
+    global _active
+    _active = load_taxonomy(path)
+    return _active
+
+
+def active_taxonomy() -> Taxonomy:
+    """The configured taxonomy (the seed until :func:`use_taxonomy` is called)."""
+    return _active if _active is not None else seed_taxonomy()
 
 
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:

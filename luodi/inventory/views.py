@@ -17,7 +17,7 @@ from luodi.auth.actor import Actor
 from luodi.auth.policy import can
 from luodi.inventory import codes
 from luodi.inventory.kinds import Kind, kind_of
-from luodi.inventory.taxonomy import seed_taxonomy
+from luodi.inventory.taxonomy import active_taxonomy
 
 _HIDDEN = frozenset({"minhash", "search_text", "status_before_expiry"})
 _ANONYMISED = "某企业（需求方信息保密）/ Confidential enterprise"
@@ -98,7 +98,7 @@ def _region_name(code: str | None) -> str | None:
 def _field_name(code: str | None) -> str | None:
     if not code:
         return None
-    for field in seed_taxonomy():
+    for field in active_taxonomy():
         if field.code == code:
             return field.name_zh
     return code

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from luodi import __version__
 from luodi.config import Settings
 from luodi.db import Database
+from luodi.inventory.taxonomy import use_taxonomy
 from luodi.web import errors
 from luodi.web.api import router as api_router
 from luodi.web.pages import router as pages_router
@@ -36,6 +37,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
+    use_taxonomy(settings.taxonomy_file)
     app.state.db = db or Database.from_url(settings.resolved_database_url)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

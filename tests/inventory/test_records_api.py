@@ -178,3 +178,26 @@ def test_vocabularies(client) -> None:
     regions = client.get("/api/v1/vocabularies/regions", params={"q": "海淀"}).json()
     assert regions[0]["code"] == "110108"
     assert len(client.get("/api/v1/vocabularies/trl").json()) == 9
+
+
+def test_configured_taxonomy_drives_vocabulary_and_validation(settings, db, tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from luodi.web import create_app
+
+    path = tmp_path / "fields.toml"
+    path.write_text('[fields.low_altitude]\nname_zh = "低空经济"\nname_en = "Low-altitude economy"\n'
+                    'keywords_zh = ["低空经济", "无人机物流"]\n\n[fields.quantum]\nenabled = false\n',
+                    encoding="utf-8")
+    configured = settings.model_copy(update={"taxonomy_file": path})
+    try:
+        with TestClient(create_app(configured, db)) as client:
+            codes = [f["code"] for f in client.get("/api/v1/vocabularies/fields").json()]
+            assert "low_altitude" in codes and "quantum" not in codes
+        from luodi.inventory.schemas import AchievementIn
+
+        assert AchievementIn(title="无人机配送", field_code="低空经济").field_code == "low_altitude"
+    finally:
+        from luodi.inventory.taxonomy import use_taxonomy
+
+        use_taxonomy(None)  # the taxonomy is process-wide: restore the seed for other tests

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Query, Response
 
 from luodi.inventory import codes, duplicates, records, search
 from luodi.inventory.kinds import KINDS, Kind
-from luodi.inventory.taxonomy import seed_taxonomy
+from luodi.inventory.taxonomy import active_taxonomy
 from luodi.inventory.views import record_view
 from luodi.web.deps import CtxDep, UserCtx
 
@@ -82,7 +82,7 @@ for _kind in KINDS.values():
 @router.get("/vocabularies/fields", tags=["vocabularies"], summary="Industry-field taxonomy")
 def fields() -> list[dict[str, Any]]:
     return [{"code": f.code, "name_zh": f.name_zh, "name_en": f.name_en, "priority": f.priority}
-            for f in seed_taxonomy()]
+            for f in active_taxonomy()]
 
 
 @router.get("/vocabularies/regions", tags=["vocabularies"],

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from luodi.inventory import codes
-from luodi.inventory.taxonomy import seed_taxonomy
+from luodi.inventory.taxonomy import active_taxonomy
 from luodi.web.labels import N_
 
 
@@ -29,7 +29,7 @@ Label = str | tuple[str, str]
 
 
 def _field_choices() -> tuple[tuple[str, Label], ...]:
-    return tuple((f.code, (f.name_zh, f.name_en)) for f in seed_taxonomy())
+    return tuple((f.code, (f.name_zh, f.name_en)) for f in active_taxonomy())
 
 
 def _enum(enum: Any) -> tuple[tuple[str, Label], ...]:

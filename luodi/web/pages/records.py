@@ -13,7 +13,7 @@ from luodi.errors import DomainError
 from luodi.inventory import codes, records, search
 from luodi.inventory.kinds import KINDS, kind_of
 from luodi.inventory.models import Enterprise, Institution
-from luodi.inventory.taxonomy import seed_taxonomy
+from luodi.inventory.taxonomy import active_taxonomy
 from luodi.inventory.views import record_view
 from luodi.web.deps import Ctx, CtxDep, UserCtx
 from luodi.web.i18n import translate
@@ -64,7 +64,7 @@ def _routes(kind: str) -> None:
         items = [record_view(ctx.session, ctx.actor, kind, r, audit_view=False)
                  for r in result.items]
         return render(ctx.request, "records/list.html", kind=spec, result=result, items=items,
-                      query=query, fields=seed_taxonomy(),
+                      query=query, fields=active_taxonomy(),
                       may_create=ctx.user is not None and _may_create(ctx, kind))
 
     @router.get(f"/{kind}/new")
