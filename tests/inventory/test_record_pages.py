@@ -85,3 +85,26 @@ def test_duplicate_review_page(client, session, settings) -> None:
     client.post(f"/duplicates/{flag_id}", data={"csrf_token": _csrf(page.text),
                                                  "verdict": "distinct"})
     assert 'action="/duplicates/' not in client.get("/duplicates").text
+
+
+def test_owner_sees_reminder_and_renews_expired_record(client, session, settings) -> None:
+    import datetime as dt
+
+    from luodi.auth.actor import system_actor
+    from luodi.inventory import freshness
+
+    org = make_org(session, "institution", "提醒测试大学账户")
+    user = make_user(session, "institution_member", org=org)
+    inst = inv.institution(session, settings, "提醒测试大学", org=org)
+    record = inv.achievement(session, settings, inst)
+    later = record.expires_on + dt.timedelta(days=1)
+    freshness.sweep(session, system_actor(), settings, today=later)
+    session.refresh(record)
+    assert record.status == "expired"
+    _login(client, user.email)
+    page = client.get("/reminders")
+    assert f"/achievements/{record.id}" in page.text
+    detail = client.get(f"/achievements/{record.id}")
+    client.post(f"/achievements/{record.id}/renew", data={"csrf_token": _csrf(detail.text)})
+    session.refresh(record)
+    assert record.status == "published" and record.expires_on > dt.datetime.now(dt.UTC).date()

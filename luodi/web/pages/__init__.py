@@ -2,7 +2,17 @@
 
 from fastapi import APIRouter
 
-from luodi.web.pages import account, admin, auth, catalogues, duplicates, home, imports, records
+from luodi.web.pages import (
+    account,
+    admin,
+    auth,
+    catalogues,
+    duplicates,
+    home,
+    imports,
+    records,
+    reminders,
+)
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
@@ -11,5 +21,6 @@ router.include_router(account.router)
 router.include_router(admin.router)
 router.include_router(catalogues.router)
 router.include_router(duplicates.router)
+router.include_router(reminders.router)
 router.include_router(records.router)
 router.include_router(imports.router)
