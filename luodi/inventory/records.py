@@ -151,18 +151,17 @@ def update_record(
     obj = _get(session, kind, record_id)
     authorize(session, actor, f"{kind.name}.update", obj)
     current = current_values(kind, obj)
-    if current.get("status") in _SYSTEM_STATUSES and "status" not in patch:
-        patch = {**patch, "status": "published"}  # validated form; real status restored below
-        system_status = obj.status
-    else:
-        system_status = None
-    values = validate(kind, {**_jsonable(current), **patch})
+    # Docking and the freshness sweep own these statuses: keep them unless the patch sets one.
+    keep_status = current.get("status") in _SYSTEM_STATUSES and "status" not in patch
+    base = {k: v for k, v in current.items()
+            if v is not None and not (keep_status and k == "status")}
+    values = validate(kind, {**base, **patch})
+    if keep_status:
+        values.pop("status")
     _check_staff_only(actor, kind, {k: values[k] for k in patch if k in values}, current)
     _check_links(session, values)
     changed = {k: v for k, v in values.items() if current.get(k) != v}
     _apply(obj, values)
-    if system_status:
-        obj.status = system_status
     with session.no_autoflush:  # judge the new owner before anything reaches the database
         _load_owner(session, obj)
         authorize(session, actor, f"{kind.name}.update", obj)  # e.g. moving it elsewhere
@@ -173,11 +172,6 @@ def update_record(
     if commit:
         session.commit()
     return obj
-
-
-def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
-    """Model values in the shape the schema accepts back (IP items as dicts, etc.)."""
-    return {k: v for k, v in values.items() if v is not None}
 
 
 def _get(session: Session, kind: Kind, record_id: int) -> Any:

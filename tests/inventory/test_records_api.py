@@ -201,3 +201,17 @@ def test_configured_taxonomy_drives_vocabulary_and_validation(settings, db, tmp_
         from luodi.inventory.taxonomy import use_taxonomy
 
         use_taxonomy(None)  # the taxonomy is process-wide: restore the seed for other tests
+
+
+def test_update_keeps_a_workflow_status(session, settings) -> None:
+    from luodi.auth.actor import system_actor
+    from luodi.inventory import records
+
+    inst = inv.institution(session, settings)
+    record = inv.achievement(session, settings, inst)
+    record.status = "in_docking"  # set by docking, never by a form
+    session.commit()
+    records.update_record(session, system_actor(), "achievements", record.id,
+                          {"title": "一种改进的固态电解质"}, settings=settings)
+    session.refresh(record)
+    assert record.status == "in_docking" and record.title == "一种改进的固态电解质"
