@@ -39,7 +39,15 @@ def _enum(enum: Any) -> tuple[tuple[str, Label], ...]:
 TRL = tuple((str(t.number), (f"TRL {t.number} · {t.zh}", f"TRL {t.number} · {t.en}"))
             for t in codes.TRL_LEVELS)
 STATUS = (("draft", N_("Draft")), ("published", N_("Published")), ("withdrawn", N_("Withdrawn")))
-_TIERS = ("description", "contact_name", "contact_email", "contact_phone")
+
+# Status, the contact tier and validity: the same on achievement and demand forms.
+_LISTING_TAIL = (
+    FormField("status", N_("Status"), "select", STATUS),
+    FormField("contact_name", N_("Contact person (confidential)")),
+    FormField("contact_email", N_("Contact e-mail (confidential)")),
+    FormField("contact_phone", N_("Contact phone (confidential)")),
+    FormField("expires_on", N_("Valid until"), "date"),
+)
 
 FORMS: dict[str, tuple[FormField, ...]] = {
     "achievements": (
@@ -58,11 +66,7 @@ FORMS: dict[str, tuple[FormField, ...]] = {
         FormField("price_wan", N_("Indicative price (10k yuan)"), "number"),
         FormField("region_code", N_("Region code (GB/T 2260)"), help=N_("e.g. 110108 for Haidian")),
         FormField("institution_id", N_("Institution"), "select", staff_only=True),
-        FormField("status", N_("Status"), "select", STATUS),
-        FormField("contact_name", N_("Contact person (confidential)")),
-        FormField("contact_email", N_("Contact e-mail (confidential)")),
-        FormField("contact_phone", N_("Contact phone (confidential)")),
-        FormField("expires_on", N_("Valid until"), "date"),
+        *_LISTING_TAIL,
     ),
     "demands": (
         FormField("title", N_("Title")),
@@ -79,11 +83,7 @@ FORMS: dict[str, tuple[FormField, ...]] = {
         FormField("region_code", N_("Region code (GB/T 2260)")),
         FormField("enterprise_id", N_("Enterprise"), "select", staff_only=True),
         FormField("confidential", N_("Confidential: hide the enterprise's name"), "checkbox"),
-        FormField("status", N_("Status"), "select", STATUS),
-        FormField("contact_name", N_("Contact person (confidential)")),
-        FormField("contact_email", N_("Contact e-mail (confidential)")),
-        FormField("contact_phone", N_("Contact phone (confidential)")),
-        FormField("expires_on", N_("Valid until"), "date"),
+        *_LISTING_TAIL,
     ),
     "enterprises": (
         FormField("name", N_("Name")),
@@ -162,5 +162,3 @@ def form_values(kind: str, record: dict[str, Any] | None) -> dict[str, Any]:
     values["ip_numbers"] = "\n".join(i.get("number", "") for i in record.get("ip_items") or [])
     return values
 
-
-CONFIDENTIAL_FIELDS = frozenset(_TIERS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -35,10 +36,8 @@ def _owner_choices(ctx: Ctx, kind: str) -> list[tuple[int, str]]:
 
 
 def _may_create(ctx: Ctx, kind: str) -> bool:
-    if is_staff(ctx.actor):
-        return True
-    return (kind, ctx.actor.role) in {("achievements", "institution_member"),
-                                      ("demands", "enterprise_member")}
+    """Whether to offer "Add": asks the policy about a record owned by the actor's organisation."""
+    return can(ctx.actor, f"{kind}.create", SimpleNamespace(owner_org_id=ctx.actor.org_id))
 
 
 def _form(ctx: Ctx, kind: str, record_id: int | None, values: dict[str, Any], *,
