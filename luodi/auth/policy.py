@@ -29,8 +29,13 @@ def _staff(actor: Actor, _obj: Any) -> bool:
     return is_staff(actor)
 
 
-def _admin(actor: Actor, _obj: Any) -> bool:
+def is_admin(actor: Actor) -> bool:
+    """Administrators (and the CLI/jobs acting as one)."""
     return actor.system or actor.role == "admin"
+
+
+def _admin(actor: Actor, _obj: Any) -> bool:
+    return is_admin(actor)
 
 
 def _authenticated(actor: Actor, _obj: Any) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from luodi import audit
 from luodi.auth.actor import ANONYMOUS, Actor
 from luodi.auth.models import User
-from luodi.auth.policy import authorize, can
+from luodi.auth.policy import authorize, can, is_admin
 from luodi.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from luodi.inventory import codes
 from luodi.inventory.catalogue_models import (
@@ -351,7 +351,7 @@ def approve_and_publish(session: Session, actor: Actor, catalogue_id: int) -> Ca
     cat = _managed(session, actor, catalogue_id)
     if cat.status != "in_review":
         raise Conflict("Only a catalogue in review can be published; submit it first.")
-    exempt = actor.system or actor.role == "admin"
+    exempt = is_admin(actor)
     if not exempt and cat.submitted_by_id is not None and cat.submitted_by_id == actor.user_id:
         # Denials are recorded in their own transaction, like the policy's.
         audit.record_now(session, actor, "catalogue.publish", obj=("catalogues", cat.id),

@@ -35,8 +35,7 @@ FRESH_KINDS = ("achievements", "demands")
 # withdrawn and transferred records are finished: none of them expire.
 LIVE_STATUSES = ("published", "in_docking")
 EXPIRY_SOON, EXPIRED, REVIEW_DUE = "expiry_soon", "expired", "review_due"
-# The sweep is a system job; until the policy has a rule of its own it needs the same rights as
-# a bulk import (staff or the system actor).
+# The sweep is a system job: the policy lets staff and the system actor run it.
 SWEEP_ACTION = "inventory.freshness_sweep"
 
 
