@@ -60,9 +60,16 @@ def _region_name(code: str | None) -> str:
         return ""
 
 
-@lru_cache(maxsize=1)
+_names: tuple[object, dict[str, str]] | None = None
+
+
 def _field_names() -> dict[str, str]:
-    return {f.code: f.name_zh for f in active_taxonomy()}
+    """Field names of the configured taxonomy, rebuilt only when the taxonomy changes."""
+    global _names
+    taxonomy = active_taxonomy()
+    if _names is None or _names[0] is not taxonomy:
+        _names = (taxonomy, {f.code: f.name_zh for f in taxonomy})
+    return _names[1]
 
 
 def _label(enum: Any, value: str | None) -> str:

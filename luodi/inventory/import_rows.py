@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from luodi.errors import ValidationFailed
 from luodi.inventory import codes
 from luodi.inventory import import_values as iv
+from luodi.inventory.exporters import _FORMULA_TRIGGERS
 from luodi.inventory.importers import MappingProfile, RawRow, RowError, map_row
 from luodi.inventory.schemas import SCHEMAS
 
@@ -213,14 +214,11 @@ def prepare_row(raw: RawRow, ctx: RowContext) -> tuple[Prepared | None, list[Row
     return Prepared(raw.number, values, values["source"], external_id, links), []
 
 
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def unescaped(values: dict[str, str | None]) -> dict[str, str | None]:
     """Drop the quote our exports put before formula-like text (``'=SUM…``), so an exported file
     imports back to the same values; other text is untouched."""
-    return {k: v[1:] if v and v.startswith("'") and v[1:2] in _FORMULA_TRIGGERS and len(v) > 1
-            else v for k, v in values.items()}
+    return {k: v[1:] if v and v.startswith("'") and v[1:2] in _FORMULA_TRIGGERS else v
+            for k, v in values.items()}
 
 
 def _convert(raw: RawRow, mapped: dict[str, Any], ctx: RowContext
@@ -282,8 +280,3 @@ def _canonical_for(kind: str, schema_field: str) -> str | None:
         if schema_field == name and name in CONVERTERS[kind]:
             return name
     return None
-
-
-def rows_are_equal(current: dict[str, Any], patch: dict[str, Any]) -> bool:
-    """Whether applying ``patch`` would change nothing (so an unchanged re-import skips it)."""
-    return all(current.get(k) == v for k, v in patch.items())

@@ -54,15 +54,18 @@ from luodi.inventory.importers import (
 from luodi.inventory.importers.mapping import SYNONYMS
 from luodi.inventory.kinds import kind_of
 from luodi.inventory.models import DuplicateFlag, ImportRun
-from luodi.inventory.records import create_record, current_values, update_record
+from luodi.inventory.records import (
+    WORKFLOW_STATUSES,  # set by docking and the expiry sweep: a re-import must not undo them
+    create_record,
+    current_values,
+    update_record,
+)
 
 log = logging.getLogger(__name__)
 
 PREVIEW_ROWS = 20
 STORED_ERRORS = 1000  # an ImportRun keeps the first errors; the report has them all
 _VALUE_CHARS = 200
-# Statuses set by the docking workflow and the expiry sweep: a re-import must not undo them.
-_WORKFLOW_STATUSES = frozenset({"in_docking", "transferred", "expired"})
 Progress = Callable[[str, int], None]
 
 
@@ -335,7 +338,7 @@ def _patch(kind: Any, obj: Any, values: dict[str, Any]) -> dict[str, Any]:
         # A file lists IP numbers only: keep the type, status and dates already on record.
         known = {item.get("number"): item for item in current.get("ip_items") or []}
         patch["ip_items"] = [known.get(item["number"], item) for item in patch["ip_items"]]
-    if current.get("status") in _WORKFLOW_STATUSES:
+    if current.get("status") in WORKFLOW_STATUSES:
         patch.pop("status", None)
     return {k: v for k, v in patch.items() if current.get(k) != v}
 

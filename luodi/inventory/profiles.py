@@ -30,6 +30,15 @@ def _as_profile(profile: MappingProfile | dict[str, Any]) -> MappingProfile:
     return MappingProfile.from_dict(profile)  # ValidationFailed on a malformed spec
 
 
+def _find(session: Session, name: str) -> MappingProfileRecord:
+    """The stored profile called ``name``, or NotFound."""
+    record = session.scalar(select(MappingProfileRecord).where(
+        MappingProfileRecord.name == name.strip()))
+    if record is None:
+        raise NotFound(f"No mapping profile named '{name}'.")
+    return record
+
+
 def save_profile(
     session: Session, actor: Actor, profile: MappingProfile | dict[str, Any]
 ) -> MappingProfileRecord:
@@ -56,10 +65,7 @@ def save_profile(
 def get_profile(session: Session, actor: Actor, name: str) -> MappingProfile:
     """The profile called ``name``, or NotFound."""
     authorize(session, actor, _ACTION)
-    record = session.scalar(select(MappingProfileRecord).where(
-        MappingProfileRecord.name == name.strip()))
-    if record is None:
-        raise NotFound(f"No mapping profile named '{name}'.")
+    record = _find(session, name)
     return MappingProfile.from_dict(record.spec)
 
 
@@ -75,10 +81,7 @@ def list_profiles(session: Session, actor: Actor, kind: str | None = None) -> li
 def delete_profile(session: Session, actor: Actor, name: str) -> None:
     """Delete the profile called ``name`` (NotFound if there is none); audited."""
     authorize(session, actor, _ACTION)
-    record = session.scalar(select(MappingProfileRecord).where(
-        MappingProfileRecord.name == name.strip()))
-    if record is None:
-        raise NotFound(f"No mapping profile named '{name}'.")
+    record = _find(session, name)
     audit.record(session, actor, "import_profile.delete", obj=("mapping_profiles", record.id),
                  detail={"name": record.name, "kind": record.kind})
     session.delete(record)

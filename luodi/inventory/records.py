@@ -26,7 +26,7 @@ from luodi.inventory.models import Enterprise, Institution
 
 # Statuses set by workflows, never by a form: docking moves a record on, the freshness sweep
 # expires it.
-_SYSTEM_STATUSES = frozenset({"in_docking", "transferred", "expired"})
+WORKFLOW_STATUSES = frozenset({"in_docking", "transferred", "expired"})
 
 
 def validation_message(exc: ValidationError) -> tuple[str, list[dict[str, Any]]]:
@@ -152,7 +152,7 @@ def update_record(
     authorize(session, actor, f"{kind.name}.update", obj)
     current = current_values(kind, obj)
     # Docking and the freshness sweep own these statuses: keep them unless the patch sets one.
-    keep_status = current.get("status") in _SYSTEM_STATUSES and "status" not in patch
+    keep_status = current.get("status") in WORKFLOW_STATUSES and "status" not in patch
     base = {k: v for k, v in current.items()
             if v is not None and not (keep_status and k == "status")}
     values = validate(kind, {**base, **patch})

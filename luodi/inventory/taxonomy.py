@@ -416,7 +416,10 @@ def use_taxonomy(path: str | Path | None) -> Taxonomy:
 
 def active_taxonomy() -> Taxonomy:
     """The configured taxonomy (the seed until :func:`use_taxonomy` is called)."""
-    return _active if _active is not None else seed_taxonomy()
+    global _active
+    if _active is None:
+        _active = seed_taxonomy()  # one object, so callers may cache on its identity
+    return _active
 
 
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
