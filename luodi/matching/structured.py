@@ -1,0 +1,116 @@
+"""Structured fit between a query and candidate records, each part in [0, 1].
+
+Every function takes the query's value and the candidates' values as arrays and returns one
+float per candidate. ``0.5`` means "no evidence either way" (the candidate does not say), so an
+unfilled field neither helps nor hurts. When the *query* does not say (no wanted TRL, no field),
+the part is left out of the blend altogether (the callers return ``None``), so records are never
+reordered by a criterion nobody asked for.
+
+Region codes are GB/T 2260 six-digit strings stored as integers (0 = unknown); fields and
+transfer modes are small integer codes assigned by :class:`Vocabulary`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+__all__ = ["JJJ_PROVINCES", "Vocabulary", "field_fit", "freshness", "mode_fit", "region_fit",
+           "trl_fit"]
+
+UNKNOWN = 0.5
+# Beijing, Tianjin, Hebei: the plan's 京津冀 region (first two digits of a GB/T 2260 code).
+JJJ_PROVINCES = frozenset({11, 12, 13})
+# A TRL this far below the wanted one scores zero; each level short costs a third.
+TRL_SLACK = 3
+# Freshness halves every this many days since the record was last confirmed.
+FRESH_HALF_LIFE_DAYS = 365
+
+
+class Vocabulary:
+    """Small integer codes for strings (0 is reserved for "unknown")."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, int] = {}
+
+    def code(self, value: str | None) -> int:
+        """The code of ``value``, assigning a new one on first sight; 0 for None or ''."""
+        if not value:
+            return 0
+        return self._codes.setdefault(value, len(self._codes) + 1)
+
+    def lookup(self, value: str | None) -> int:
+        """The code of ``value`` without assigning one (-1 when never seen)."""
+        if not value:
+            return 0
+        return self._codes.get(value, -1)
+
+    def mask(self, values: list[str] | tuple[str, ...] | frozenset[str] | set[str]) -> int:
+        """A bit mask with one bit per value (codes above 62 share the last bit)."""
+        bits = 0
+        for value in values:
+            bits |= 1 << min(self.code(value), 62)
+        return bits
+
+    def to_dict(self) -> dict[str, int]:
+        """The assignments, for saving."""
+        return dict(self._codes)
+
+    @classmethod
+    def from_dict(cls, codes: dict[str, int]) -> Vocabulary:
+        """A vocabulary with the given assignments."""
+        vocab = cls()
+        vocab._codes = dict(codes)
+        return vocab
+
+
+def field_fit(wanted: int, fields: np.ndarray) -> np.ndarray | None:
+    """1 where the candidate is in the wanted field, 0 where it is in another, 0.5 unknown."""
+    if wanted == 0:
+        return None
+    out = np.where(fields == wanted, 1.0, 0.0)
+    out[fields == 0] = UNKNOWN
+    return out
+
+
+def trl_fit(wanted: int, trls: np.ndarray) -> np.ndarray | None:
+    """1 at or above the wanted TRL, a third less for each level short, 0.5 unknown."""
+    if not wanted:
+        return None
+    short = np.clip(wanted - trls.astype(np.float64), 0, None)
+    out = np.clip(1.0 - short / TRL_SLACK, 0.0, 1.0)
+    out[trls == 0] = UNKNOWN
+    return out
+
+
+def region_fit(wanted: int, regions: np.ndarray) -> np.ndarray | None:
+    """Same city (first four digits) 1, same province 0.8, both in 京津冀 0.6, else 0."""
+    if not wanted:
+        return None
+    regions = regions.astype(np.int64)
+    out = np.zeros(len(regions))
+    both_jjj = np.isin(regions // 10000, list(JJJ_PROVINCES)) & (wanted // 10000 in JJJ_PROVINCES)
+    out[both_jjj] = 0.6
+    out[regions // 10000 == wanted // 10000] = 0.8
+    out[regions // 100 == wanted // 100] = 1.0
+    out[regions == 0] = UNKNOWN
+    return out
+
+
+def mode_fit(wanted: int, modes: np.ndarray) -> np.ndarray | None:
+    """1 when the candidate offers one of the wanted transfer modes, 0 when none, 0.5 unknown."""
+    if not wanted:
+        return None
+    modes = modes.astype(np.int64)
+    out = np.where((modes & wanted) != 0, 1.0, 0.0)
+    out[modes == 0] = UNKNOWN
+    return out
+
+
+def freshness(confirmed: np.ndarray, today: dt.date) -> np.ndarray:
+    """``0.5 ** (days since confirmed / half-life)``; 0.5 when the date is unknown (0)."""
+    age = np.clip(today.toordinal() - confirmed.astype(np.float64), 0, None)
+    out = np.power(0.5, age / FRESH_HALF_LIFE_DAYS)
+    out[confirmed == 0] = UNKNOWN
+    return out
