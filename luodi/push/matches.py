@@ -1,0 +1,200 @@
+"""Match directions (匹配方向) with their explanations, authorised in the service.
+
+* demand → achievements: what could meet this need;
+* achievement → demands, and achievement → enterprises (through each enterprise's published
+  demands and its profile; the best of them counts, and the demands are named as the reason);
+* enterprise → achievements: the same in reverse, the candidates of a push;
+* expert → achievements and demands: what an expert could evaluate or help with.
+
+Every result is re-read from the database before it is returned: a record withdrawn, deleted or
+expired since the index last looked is dropped, and so is anything the asker may not read.
+A result must also be *textually* related — a shared term, or a cosine at or above the
+embedder's "related" level — so structured fit alone (same region, right TRL) never makes a
+match.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from luodi.auth.actor import Actor
+from luodi.auth.policy import authorize, can, is_staff
+from luodi.config import Settings
+from luodi.errors import NotFound, ValidationFailed
+from luodi.inventory.freshness import is_pushable
+from luodi.inventory.models import Demand
+from luodi.inventory.records import get_record
+from luodi.matching.engine import Match, Query, search
+from luodi.push.documents import doc_for, query_for
+from luodi.push.index import TARGETS, indexes_for
+
+__all__ = ["DIRECTIONS", "MatchResult", "find_matches", "explain_pair"]
+
+# (source kind, target kind) → the policy action that allows asking.
+DIRECTIONS: dict[tuple[str, str], str] = {
+    ("demands", "achievements"): "demands.matches",
+    ("achievements", "demands"): "achievements.matches",
+    ("achievements", "enterprises"): "achievements.match_enterprises",
+    ("enterprises", "achievements"): "enterprises.matches",
+    ("experts", "achievements"): "experts.matches",
+    ("experts", "demands"): "experts.matches",
+}
+MAX_K = 100
+
+
+@dataclass
+class MatchResult:
+    """One match as the service returns it: the record, the score and why."""
+
+    kind: str
+    record: Any
+    score: float
+    parts: dict[str, float]
+    shared_terms: list[tuple[str, float]]
+    facts: dict[str, Any]
+    raw: dict[str, float] = field(default_factory=dict)  # BM25 score and cosines
+    via: list[dict[str, Any]] = field(default_factory=list)  # demands that made an enterprise match
+
+
+def _check(session: Session, actor: Actor, source_kind: str, source_id: int, target: str) -> Any:
+    action = DIRECTIONS.get((source_kind, target))
+    if action is None:
+        raise ValidationFailed(f"no match direction from {source_kind} to {target}")
+    source = get_record(session, actor, source_kind, source_id)
+    authorize(session, actor, action, source)
+    return source
+
+
+def _query(session: Session, settings: Settings, source: Any, target: str) -> Query:
+    indexes = indexes_for(settings)
+    text = doc_for(source).text
+    vectors = {e.name: e.embed_queries([text])[0] for e in indexes.embedders()}
+    return query_for(source, vectors, target=target)
+
+
+def _search(session: Session, settings: Settings, target: str, query: Query, k: int,
+            ) -> list[Match]:
+    col = indexes_for(settings).collection(session, target)
+    # Ask for more than k: some results may be dropped below (stale, hidden, not relevant).
+    return search(col, query, k=k * 2 + 10, pool=settings.match_pool)
+
+
+def _usable(session: Session, actor: Actor, target: str, matches: Sequence[Match],
+            today: dt.date) -> dict[int, Any]:
+    model = TARGETS[target]
+    keys = [m.key for m in matches]
+    objs = {o.id: o for o in session.scalars(select(model).where(model.id.in_(keys)))}
+    ok = {}
+    for key, obj in objs.items():
+        if target != "enterprises" and not is_pushable(obj, today):
+            continue
+        if can(actor, f"{target}.read", obj):
+            ok[key] = obj
+    return ok
+
+
+def _related(match: Match, settings: Settings) -> bool:
+    if match.shared_terms:
+        return True
+    embedders = {e.name: e for e in indexes_for(settings).embedders()}
+    return any(name in embedders and value >= embedders[name].related
+               for name, value in match.raw.items())
+
+
+def _results(session: Session, actor: Actor, settings: Settings, target: str,
+             matches: Sequence[Match], k: int, today: dt.date) -> list[MatchResult]:
+    usable = _usable(session, actor, target, matches, today)
+    out = []
+    for m in matches:
+        obj = usable.get(m.key)
+        if obj is None or not _related(m, settings):
+            continue
+        out.append(MatchResult(target, obj, m.score, m.parts, m.shared_terms, m.facts, m.raw))
+        if len(out) == k:
+            break
+    return out
+
+
+def find_matches(session: Session, actor: Actor, settings: Settings, source_kind: str,
+                 source_id: int, target: str, *, k: int = 10,
+                 today: dt.date | None = None) -> list[MatchResult]:
+    """The best ``k`` ``target`` records for record ``source_id`` of ``source_kind``."""
+    if not 1 <= k <= MAX_K:
+        raise ValidationFailed(f"k must be between 1 and {MAX_K}")
+    today = today or dt.date.today()
+    source = _check(session, actor, source_kind, source_id, target)
+    if source_kind == "enterprises":
+        return _for_enterprise(session, actor, settings, source, k, today)
+    query = _query(session, settings, source, "enterprises" if target == "enterprises"
+                   else target)
+    if target == "enterprises":
+        return _enterprises(session, actor, settings, source, query, k, today)
+    return _results(session, actor, settings, target, _search(session, settings, target, query, k), k,
+                    today)
+
+
+def _enterprises(session: Session, actor: Actor, settings: Settings, source: Any,
+                 profile_query: Query, k: int, today: dt.date) -> list[MatchResult]:
+    """Enterprises for an achievement: the best of their demands' matches and their profile's."""
+    demand_query = _query(session, settings, source, "demands")
+    demands = _results(session, actor, settings, "demands",
+                       _search(session, settings, "demands", demand_query, k * 3), k * 3, today)
+    profiles = _results(session, actor, settings, "enterprises",
+                        _search(session, settings, "enterprises", profile_query, k), k, today)
+    best: dict[int, MatchResult] = {r.record.id: r for r in profiles}
+    staff = is_staff(actor)
+    for d in demands:
+        demand: Demand = d.record
+        if demand.enterprise_id is None or (demand.confidential and not staff):
+            continue  # a confidential demand must not reveal which enterprise stands behind it
+        enterprise = demand.enterprise
+        if enterprise is None or not can(actor, "enterprises.read", enterprise):
+            continue
+        via = {"demand_id": demand.id, "title": demand.title, "score": round(d.score, 4),
+               "shared_terms": d.shared_terms[:8]}
+        current = best.get(enterprise.id)
+        if current is None or d.score > current.score:
+            kept_via = current.via if current else []
+            best[enterprise.id] = MatchResult("enterprises", enterprise, d.score, d.parts,
+                                              d.shared_terms, d.facts, d.raw, [via, *kept_via])
+        else:
+            current.via.append(via)
+    return sorted(best.values(), key=lambda r: -r.score)[:k]
+
+
+def _for_enterprise(session: Session, actor: Actor, settings: Settings, enterprise: Any, k: int,
+                    today: dt.date) -> list[MatchResult]:
+    """Achievements for an enterprise: through each of its live demands and its profile."""
+    sources: list[Any] = list(session.scalars(select(Demand).where(
+        Demand.enterprise_id == enterprise.id, Demand.status == "published")))
+    sources = [d for d in sources if is_pushable(d, today)] + [enterprise]
+    best: dict[int, MatchResult] = {}
+    for src in sources:
+        query = _query(session, settings, src, "achievements")
+        for r in _results(session, actor, settings, "achievements",
+                          _search(session, settings, "achievements", query, k), k, today):
+            if isinstance(src, Demand):
+                r.via = [{"demand_id": src.id, "title": src.title}]
+            if r.record.id not in best or r.score > best[r.record.id].score:
+                best[r.record.id] = r
+    return sorted(best.values(), key=lambda r: -r.score)[:k]
+
+
+def explain_pair(session: Session, actor: Actor, settings: Settings, source_kind: str,
+                 source_id: int, target: str, target_id: int) -> MatchResult:
+    """Why ``target_id`` matches ``source_id`` (the "why this match" page).
+
+    The pair is scored by the same search as the list; NotFound when the target is not among
+    the matches the asker can see.
+    """
+    for result in find_matches(session, actor, settings, source_kind, source_id, target,
+                               k=MAX_K):
+        if result.record.id == target_id:
+            return result
+    raise NotFound("This record is not among the matches.")
