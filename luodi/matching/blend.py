@@ -44,7 +44,7 @@ def zscore_by_group(scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
         member = groups == group
         part = scores[member]
         std = part.std()
-        if std > 0:
+        if std > 1e-9 * max(1.0, float(np.abs(part).max())):  # equal scores: rounding only
             out[member] = (part - part.mean()) / std
     return out
 

@@ -133,7 +133,7 @@ class LexicalIndex:
             weight = idf(self._main_df(term) + delta.df(term), n)
             for row, tf in postings:
                 norm = k1 * (1 - b + b * delta.lengths[row] / (avgdl or 1.0))
-                scores[row] += weight * tf * (k1 + 1) / (tf + norm)
+                scores[row] += weight * tf / (tf + norm)  # Lucene form, as bm25s "lucene"
         return scores.astype(np.float32)
 
     def term_contributions(self, tokens: Sequence[str], rows: Sequence[int]) -> dict[int, dict[str, float]]:

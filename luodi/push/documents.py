@@ -17,9 +17,12 @@ from typing import Any
 
 from luodi.inventory.models import Achievement, Demand, Enterprise, Expert
 from luodi.matching.engine import DocAttrs, Query
-from luodi.matching.text import language_of, segment
+from luodi.matching.text import add_user_terms, language_of, segment
 
-__all__ = ["MatchDoc", "doc_for", "query_for"]
+__all__ = ["MatchDoc", "doc_for", "learn_keywords", "query_for", "tokens_of"]
+
+# Owner keywords of this length become jieba user terms (longer ones are sentences, not terms).
+TERM_LENGTH = range(2, 21)
 
 
 @dataclass(frozen=True)
@@ -77,10 +80,25 @@ def attrs_of(obj: Any, text: str) -> DocAttrs:
                     _confirmed(obj))
 
 
+def tokens_of(text: str) -> list[str]:
+    """BM25 tokens: jieba's precise cut with each compound user term preceded by its parts.
+
+    Documents and queries are cut the same way. The parts keep a record indexed before a term
+    was learnt matching a query cut after (and the other way round).
+    """
+    return segment(text, search=True)
+
+
+def learn_keywords(keyword_lists: Any) -> int:
+    """Teach the segmenter the owners' keywords (the taxonomy's terms it knows already)."""
+    return add_user_terms(k for keywords in keyword_lists for k in (keywords or ())
+                          if isinstance(k, str) and len(k.strip()) in TERM_LENGTH)
+
+
 def doc_for(obj: Any) -> MatchDoc:
     """``obj`` as a row of a match collection."""
     text = text_of(obj)
-    return MatchDoc(int(obj.id), text, segment(text), attrs_of(obj, text))
+    return MatchDoc(int(obj.id), text, tokens_of(text), attrs_of(obj, text))
 
 
 def query_for(obj: Any, vectors: dict[str, Any], *, target: str) -> Query:

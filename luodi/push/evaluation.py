@@ -30,8 +30,8 @@ from luodi.inventory.indexing import apply_enrichment
 from luodi.inventory.models import Achievement, Institution
 from luodi.matching.engine import Method, Query, search
 from luodi.matching.metrics import evaluate
-from luodi.matching.text import segment
 from luodi.migrate import upgrade
+from luodi.push.documents import tokens_of
 from luodi.push.index import MatchIndexes
 
 __all__ = ["EvalResult", "load_task", "run_eval"]
@@ -158,7 +158,7 @@ def _rank(task: Task, indexes: MatchIndexes, col: Any, method: Method, pool: int
     today = dt.date.today()
     run = {}
     for i, q in enumerate(task.queries):
-        query = Query(segment(q["text"]), {name: m[i] for name, m in vectors.items()})
+        query = Query(tokens_of(q["text"]), {name: m[i] for name, m in vectors.items()})
         matches = search(col, query, k=RUN_DEPTH, method=method, pool=pool, today=today)
         run[q["_id"]] = [(ids[m.key], m.score) for m in matches]
     return run

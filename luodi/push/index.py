@@ -11,6 +11,10 @@ their expiry date, and enterprises. The database is the truth; an index is a cac
   changed since the last look (``updated_at`` after the watermark, less a margin for slow
   commits) and adds, replaces or removes them; a count check then catches deletions. Records
   saved by any process — web, CLI, import — therefore show up in the next match.
+* **Embedding never blocks a request for long**: a sync embeds a few changed records inline;
+  when more are waiting (an import, a first start) they join the index with BM25 and structured
+  scores only, are marked *pending*, and a background job (:mod:`luodi.jobs`) embeds them; each
+  later sync picks up the vectors stored since. ``luodi index rebuild`` embeds everything itself.
 * **Never trusted for eligibility alone**: the match service re-reads the records it returns and
   drops any that is no longer published or has expired since.
 
@@ -40,7 +44,8 @@ from luodi.db import utcnow
 from luodi.inventory.models import Achievement, Demand, Enterprise
 from luodi.matching.embedders import Embedder, get_embedder
 from luodi.matching.engine import Collection
-from luodi.push.documents import MatchDoc, doc_for
+from luodi.matching.text import add_user_terms
+from luodi.push.documents import MatchDoc, doc_for, learn_keywords
 from luodi.push.vectors import vectors_for
 
 __all__ = ["TARGETS", "IndexStats", "MatchIndexes", "indexes_for"]
@@ -54,6 +59,8 @@ TARGETS: dict[str, Any] = {"achievements": Achievement, "demands": Demand,
 SYNC_MARGIN = dt.timedelta(minutes=5)
 # Records read and embedded per batch during a rebuild.
 BATCH = 2000
+# At most this many records are embedded inside a request; more go to the background job.
+INLINE_EMBED_LIMIT = 32
 
 
 def eligible(model: Any, today: dt.date) -> Any:
@@ -79,6 +86,7 @@ class IndexStats:
     kind: str
     records: int = 0
     embedded: int = 0
+    pending: int = 0  # records indexed without vectors yet (a background job embeds them)
     added: int = 0
     removed: int = 0
     seconds: float = 0.0
@@ -90,6 +98,7 @@ class _Entry:
     collection: Collection
     stamps: dict[int, str]  # key → updated_at ISO stamp of the indexed version
     watermark: dt.datetime
+    pending: set[int] = field(default_factory=set)  # keys indexed with zero vectors
 
 
 class MatchIndexes:
@@ -101,6 +110,15 @@ class MatchIndexes:
         self.embedder_names = settings.embedder_names
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.RLock()
+        self._terms_loaded = False
+
+    def load_terms(self) -> None:
+        """The taxonomy's terms into the segmenter, as enrichment does, before any cut."""
+        if not self._terms_loaded:
+            from luodi.inventory.taxonomy import active_taxonomy
+
+            add_user_terms(term for f in active_taxonomy() for term in f.terms)
+            self._terms_loaded = True
 
     def embedders(self) -> list[Embedder]:
         """The configured embedders, loaded once per process."""
@@ -109,10 +127,11 @@ class MatchIndexes:
     # -- reading -----------------------------------------------------------------------------
     def collection(self, session: Session, kind: str) -> Collection:
         """The collection of ``kind``, brought up to date with the database first."""
+        self.load_terms()
         with self._lock:
             entry = self._entries.get(kind) or self._load(kind)
             if entry is None:
-                self.rebuild(session, [kind])
+                self.rebuild(session, [kind], embed=False)
                 entry = self._entries[kind]
             else:
                 self._entries[kind] = entry
@@ -133,43 +152,49 @@ class MatchIndexes:
             log.warning("match index %s unreadable (%s); rebuilding", kind, exc)
             return None
         stamps = {int(k): v for k, v in meta["stamps"].items()}
-        return _Entry(col, stamps, dt.datetime.fromisoformat(meta["watermark"]))
+        return _Entry(col, stamps, dt.datetime.fromisoformat(meta["watermark"]),
+                      {int(k) for k in meta.get("pending", [])})
 
     # -- building ----------------------------------------------------------------------------
     def rebuild(self, session: Session, kinds: Iterable[str] | None = None,
-                today: dt.date | None = None) -> list[IndexStats]:
+                today: dt.date | None = None, *, embed: bool = True) -> list[IndexStats]:
         """Build the given collections (all by default) from the database and save them.
 
-        Missing vectors are embedded in batches and stored; the session is committed after
-        each batch so a long rebuild keeps its work if interrupted.
+        With ``embed``, missing vectors are embedded in batches and stored, committing after
+        each batch so a long rebuild keeps its work if interrupted; without it, records that
+        have no stored vector are indexed as pending and the background job is asked for.
         """
         results = []
+        self.load_terms()
         with self._lock:
             for kind in kinds or TARGETS:
-                results.append(self._rebuild(session, kind, today or dt.date.today()))
+                results.append(self._rebuild(session, kind, today or dt.date.today(), embed))
         return results
 
-    def _rebuild(self, session: Session, kind: str, today: dt.date) -> IndexStats:
+    def _rebuild(self, session: Session, kind: str, today: dt.date, embed: bool) -> IndexStats:
         started = time.perf_counter()
         watermark = utcnow()
         model = TARGETS[kind]
         stats = IndexStats(kind, embedders=list(self.embedder_names))
+        if hasattr(model, "keywords"):  # the user dictionary first, so every record is cut alike
+            learn_keywords(session.scalars(select(model.keywords).where(eligible(model, today))))
         docs: list[MatchDoc] = []
         stamps: dict[int, str] = {}
         parts: dict[str, list[np.ndarray]] = {name: [] for name in self.embedder_names}
         stmt = (select(model).where(eligible(model, today)).order_by(model.id)
                 .options(*_load_options(model)).execution_options(yield_per=BATCH))
         batch: list[MatchDoc] = []
+        pending: set[int] = set()
         for obj in session.scalars(stmt):
             doc = doc_for(obj)
             batch.append(doc)
             stamps[doc.key] = _stamp(obj)
             if len(batch) >= BATCH:
-                stats.embedded += self._embed(session, kind, batch, parts)
+                stats.embedded += self._embed(session, kind, batch, parts, embed, pending)
                 docs.extend(batch)
                 batch = []
         if batch:
-            stats.embedded += self._embed(session, kind, batch, parts)
+            stats.embedded += self._embed(session, kind, batch, parts, embed, pending)
             docs.extend(batch)
         session.commit()
         vectors = {name: (np.vstack(rows) if rows else np.zeros((0, get_embedder(name).dim),
@@ -177,24 +202,42 @@ class MatchIndexes:
                    for name, rows in parts.items()}
         col = Collection.build(kind, [d.key for d in docs], [d.tokens for d in docs], vectors,
                                [d.attrs for d in docs])
-        entry = _Entry(col, stamps, watermark)
+        entry = _Entry(col, stamps, watermark, pending)
         self._entries[kind] = entry
         self._save(kind, entry)
         stats.records = stats.added = len(docs)
+        stats.pending = len(pending)
+        if pending:
+            self._ask_for_embedding(kind)
         stats.seconds = round(time.perf_counter() - started, 3)
         return stats
 
     def _embed(self, session: Session, kind: str, docs: Sequence[MatchDoc],
-               parts: dict[str, list[np.ndarray]]) -> int:
+               parts: dict[str, list[np.ndarray]], embed: bool, pending: set[int]) -> int:
+        """Vectors of ``docs`` into ``parts``; keys left without one go to ``pending``."""
         made = 0
         keys = [d.key for d in docs]
         texts = [d.text for d in docs]
         for embedder in self.embedders():
-            matrix, count = vectors_for(session, kind, keys, texts, embedder)
+            matrix, missing = vectors_for(session, kind, keys, texts, embedder, embed=False)
+            if missing and (embed or len(missing) <= INLINE_EMBED_LIMIT):
+                matrix, missing = vectors_for(session, kind, keys, texts, embedder)
+                made += len(missing)
+                embed = True  # what was embedded must be committed
+            else:
+                pending.update(keys[i] for i in missing)
             parts[embedder.name].append(matrix)
-            made += count
-        session.commit()  # keep the embeddings even if a later batch fails
+        if embed and made:
+            session.commit()  # keep the embeddings even if a later batch fails
         return made
+
+    def _ask_for_embedding(self, kind: str) -> None:
+        from luodi.jobs import enqueue_embedding
+
+        try:
+            enqueue_embedding(self.settings, kind)
+        except Exception:  # the index works without vectors; never fail a request over it
+            log.exception("could not queue embedding of %s", kind)
 
     def _save(self, kind: str, entry: _Entry) -> None:
         final = self.root / kind
@@ -202,7 +245,8 @@ class MatchIndexes:
         shutil.rmtree(temp, ignore_errors=True)
         entry.collection.save(temp / "collection")
         meta = {"embedders": list(self.embedder_names), "watermark": entry.watermark.isoformat(),
-                "stamps": {str(k): v for k, v in entry.stamps.items()}}
+                "stamps": {str(k): v for k, v in entry.stamps.items()},
+                "pending": sorted(entry.pending)}
         (temp / "index.json").write_text(json.dumps(meta), encoding="utf-8")
         # Swap whole directories so a reader never sees half of a new index.
         old = self.root / f".{kind}.old"
@@ -224,6 +268,8 @@ class MatchIndexes:
             changed = session.execute(select(model.id, model.updated_at).where(
                 model.updated_at >= entry.watermark - SYNC_MARGIN)).all()
             self._apply(session, kind, entry, [row.id for row in changed], today, stats)
+            if entry.pending:
+                self._fill_pending(session, kind, entry, today, stats)
             wanted = session.scalar(select(func.count()).select_from(model)
                                     .where(eligible(model, today)))
             if wanted != len(entry.collection):
@@ -233,7 +279,27 @@ class MatchIndexes:
                 self._apply(session, kind, entry, extra + missing, today, stats)
             entry.watermark = look
             stats.records = len(entry.collection)
+            stats.pending = len(entry.pending)
             return stats
+
+    def _fill_pending(self, session: Session, kind: str, entry: _Entry, today: dt.date,
+                      stats: IndexStats) -> None:
+        """Re-add pending records whose vectors have been stored since (by the job)."""
+        from luodi.push.models import RecordVector
+
+        keys = sorted(entry.pending)
+        done: set[int] = set(keys)
+        for name in self.embedder_names:
+            have: set[int] = set()
+            for start in range(0, len(keys), 500):
+                have.update(session.scalars(select(RecordVector.record_id).where(
+                    RecordVector.kind == kind, RecordVector.model == name,
+                    RecordVector.record_id.in_(keys[start:start + 500]))))
+            done &= have
+        if done:
+            for key in done:
+                entry.stamps.pop(key, None)  # force a re-add with the stored vectors
+            self._apply(session, kind, entry, sorted(done), today, stats)
 
     def _apply(self, session: Session, kind: str, entry: _Entry, ids: list[int],
                today: dt.date, stats: IndexStats) -> None:
@@ -250,14 +316,21 @@ class MatchIndexes:
                 stats.removed += 1
         if not fresh:
             return
+        learn_keywords(getattr(o, "keywords", None) for o in fresh)
         docs = [doc_for(o) for o in fresh]
         parts: dict[str, list[np.ndarray]] = {name: [] for name in self.embedder_names}
-        stats.embedded += self._embed(session, kind, docs, parts)
+        inline = len(docs) <= INLINE_EMBED_LIMIT
+        pending: set[int] = set()
+        stats.embedded += self._embed(session, kind, docs, parts, inline, pending)
         for i, doc in enumerate(docs):
             vectors = {name: rows[0][i] for name, rows in parts.items()}
             entry.collection.add(doc.key, doc.tokens, vectors, doc.attrs)
             entry.stamps[doc.key] = _stamp(fresh[i])
+            entry.pending.discard(doc.key)
             stats.added += 1
+        entry.pending |= pending
+        if pending:
+            self._ask_for_embedding(kind)
 
     def forget(self) -> None:
         """Drop the in-memory collections (the next use loads or rebuilds them)."""

@@ -73,6 +73,7 @@ def _check(session: Session, actor: Actor, source_kind: str, source_id: int, tar
 
 def _query(session: Session, settings: Settings, source: Any, target: str) -> Query:
     indexes = indexes_for(settings)
+    indexes.load_terms()  # cut the query with the same dictionary as the index
     text = doc_for(source).text
     vectors = {e.name: e.embed_queries([text])[0] for e in indexes.embedders()}
     return query_for(source, vectors, target=target)

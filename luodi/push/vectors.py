@@ -41,10 +41,11 @@ def _stored(session: Session, kind: str, keys: Sequence[int], model: str,
 
 
 def vectors_for(session: Session, kind: str, keys: Sequence[int], texts: Sequence[str],
-                embedder: Embedder) -> tuple[np.ndarray, int]:
-    """Vectors (rows in ``keys`` order) and how many had to be embedded now.
+                embedder: Embedder, *, embed: bool = True) -> tuple[np.ndarray, list[int]]:
+    """Vectors (rows in ``keys`` order) and the positions that had no stored vector.
 
-    Missing or stale vectors are embedded as passages and stored; the caller commits.
+    With ``embed`` those are embedded as passages now and stored (the caller commits);
+    without it their rows stay zero, for a background job to fill.
     """
     stored = _stored(session, kind, keys, embedder.name)
     out = np.zeros((len(keys), embedder.dim), np.float32)
@@ -56,6 +57,8 @@ def vectors_for(session: Session, kind: str, keys: Sequence[int], texts: Sequenc
             out[i] = np.frombuffer(row.vector, dtype=np.float32)
         else:
             todo.append(i)
+    if not embed:
+        return out, todo
     for start in range(0, len(todo), _CHUNK):
         batch = todo[start:start + _CHUNK]
         made = embedder.embed_passages([texts[i] for i in batch])
@@ -68,4 +71,4 @@ def vectors_for(session: Session, kind: str, keys: Sequence[int], texts: Sequenc
             row.text_sha, row.dim = shas[i], embedder.dim
             row.vector = np.ascontiguousarray(vector, np.float32).tobytes()
         session.flush()
-    return out, len(todo)
+    return out, todo

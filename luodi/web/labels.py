@@ -31,3 +31,11 @@ LABELS = [
     N_("foreign"), N_("other"),
     N_("pending"), N_("granted"), N_("lapsed"),
 ]
+
+# Parts of a match score (匹配得分的组成), as the "why this match" page names them.
+# The two embedders are one idea to a reader: similar meaning.
+PART_LABELS = {
+    "lexical": N_("Shared keywords"), "meaning": N_("Similar meaning"),
+    "field": N_("Same field"), "trl": N_("Maturity fit"), "region": N_("Region"),
+    "mode": N_("Cooperation mode"), "freshness": N_("Up to date"),
+}

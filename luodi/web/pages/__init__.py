@@ -10,6 +10,7 @@ from luodi.web.pages import (
     duplicates,
     home,
     imports,
+    matches,
     records,
     reminders,
 )
@@ -22,5 +23,6 @@ router.include_router(admin.router)
 router.include_router(catalogues.router)
 router.include_router(duplicates.router)
 router.include_router(reminders.router)
+router.include_router(matches.router)
 router.include_router(records.router)
 router.include_router(imports.router)

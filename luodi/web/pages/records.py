@@ -19,6 +19,7 @@ from luodi.inventory.views import record_view
 from luodi.web.deps import Ctx, CtxDep, UserCtx
 from luodi.web.i18n import translate
 from luodi.web.pages.forms import UserFormCtx, redirect
+from luodi.web.pages.matches import match_sections
 from luodi.web.pages.record_forms import FORMS, form_to_data, form_values
 from luodi.web.templating import render
 
@@ -87,7 +88,7 @@ def _routes(kind: str) -> None:
         view = record_view(ctx.session, ctx.actor, kind, obj)
         return render(ctx.request, "records/detail.html", kind=kind_of(kind), r=view, obj=obj,
                       may_edit=can(ctx.actor, f"{kind}.update", obj),
-                      trl_levels=codes.TRL_LEVELS)
+                      trl_levels=codes.TRL_LEVELS, match_sections=match_sections(ctx, kind, obj))
 
     @router.get(f"/{kind}/{{record_id}}/edit")
     def edit_page(record_id: int, ctx: UserCtx) -> Response:
