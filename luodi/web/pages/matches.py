@@ -122,7 +122,7 @@ def _own(ctx: Ctx, kind: str, obj: Any) -> bool:
 def _source_obj(ctx: Ctx, kind: str, record_id: int) -> Any:
     obj = ctx.session.get(kind_of(kind).model, record_id)
     if obj is None:  # the service call before this one found it; only a race gets here
-        raise NotFound("No such record.")
+        raise NotFound("No such page.")
     return obj
 
 
