@@ -64,6 +64,10 @@ def eval_cmd(
     method: Annotated[str, typer.Option(help="bm25, dense or hybrid.")] = "hybrid",
     run: Annotated[Path | None, typer.Option(help="Write a TREC run file here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON report.")] = False,
+    cache: Annotated[Path | None, typer.Option(
+        help="Keep passage vectors here between runs (default: <data dir>/eval-cache).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Embed everything afresh.")
+                        ] = False,
 ) -> None:
     """Rank a BEIR task with luodi's matching; print R@1, R@10, MRR@10 and nDCG@10."""
     from luodi.push.evaluation import run_eval, write_run
@@ -76,7 +80,8 @@ def eval_cmd(
         typer.echo("--method dense needs an embedder (LUODI_MATCH_EMBEDDERS)", err=True)
         raise typer.Exit(2)
     try:
-        result = run_eval(task_dir, method, settings)  # type: ignore[arg-type]
+        cache_dir = None if no_cache else (cache or settings.data_dir / "eval-cache")
+        result = run_eval(task_dir, method, settings, cache_dir)  # type: ignore[arg-type]
     except DomainError as exc:
         raise _fail(exc, 2) from None
     if run is not None:

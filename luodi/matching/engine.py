@@ -28,7 +28,7 @@ from typing import Literal
 import numpy as np
 
 from luodi.matching import structured as st
-from luodi.matching.blend import WEIGHTS, blend, zscore_by_group
+from luodi.matching.blend import WEIGHTS, blend, impute_across_languages, zscore_by_group
 from luodi.matching.lexical import Bm25Params, LexicalIndex
 from luodi.matching.vectors import VectorIndex
 
@@ -57,6 +57,7 @@ class Query:
 
     tokens: Sequence[str]
     vectors: Mapping[str, np.ndarray] = field(default_factory=dict)
+    language: str | None = None  # zh, en or mixed; None: do not treat languages apart
     field: str | None = None
     trl_wanted: int | None = None  # a demand's: candidates should reach it
     trl_offered: int | None = None  # an achievement's: candidates should want at most it
@@ -303,6 +304,10 @@ def search(col: Collection, query: Query, *, k: int = 20, method: Method = "hybr
         weights = {"lexical": 1.0}
     else:
         parts.update({name: zscore_by_group(values, groups) for name, values in raw.items()})
+        dense = [parts[name] for name in raw if name != "lexical"]
+        if "lexical" in parts and query.language in ("zh", "en"):
+            other = (groups != LANGUAGES[query.language]) & (groups != LANGUAGES["mixed"])
+            parts["lexical"] = impute_across_languages(parts["lexical"], dense, other)
         if method == "hybrid":
             parts.update(_structured_parts(col, query, rows, today or dt.date.today()))
         else:

@@ -111,14 +111,13 @@ def query_for(obj: Any, vectors: dict[str, Any], *, target: str) -> Query:
     doc = doc_for(obj)
     a = doc.attrs
     exclude = frozenset({doc.key}) if _kind_name(obj) == target else frozenset()
+    common = {"language": a.language, "field": a.field, "region": a.region, "exclude": exclude}
     if isinstance(obj, Demand):
-        return Query(doc.tokens, vectors, field=a.field, trl_wanted=a.trl, region=a.region,
-                     modes=a.modes, exclude=exclude)
+        return Query(doc.tokens, vectors, trl_wanted=a.trl, modes=a.modes, **common)
     if isinstance(obj, Achievement):
         offered = a.trl if target == "demands" else None
-        return Query(doc.tokens, vectors, field=a.field, trl_offered=offered, region=a.region,
-                     modes=a.modes, exclude=exclude)
-    return Query(doc.tokens, vectors, field=a.field, region=a.region, exclude=exclude)
+        return Query(doc.tokens, vectors, trl_offered=offered, modes=a.modes, **common)
+    return Query(doc.tokens, vectors, **common)
 
 
 def _kind_name(obj: Any) -> str:

