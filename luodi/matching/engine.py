@@ -167,7 +167,8 @@ class Collection:
     def arrays(self) -> dict[str, np.ndarray]:
         """The attribute columns and the alive mask as numpy arrays (cached until a change)."""
         if self._arrays is None:
-            arrays = {c: np.asarray(v, dtype=_ATTR_COLUMNS[c]) for c, v in self._columns.items()}
+            arrays: dict[str, np.ndarray] = {
+                c: np.asarray(v, dtype=_ATTR_COLUMNS[c]) for c, v in self._columns.items()}
             arrays["alive"] = np.asarray(self._alive, dtype=bool)
             arrays["key"] = np.asarray(self.keys, dtype=np.int64)
             self._arrays = arrays
@@ -175,13 +176,20 @@ class Collection:
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, path: Path) -> None:
-        """Write the collection so :meth:`load` gives the same rankings."""
+        """Write the collection so :meth:`load` gives the same rankings.
+
+        Only a collection without delta rows can be saved (the delta segments are not written):
+        rebuild first.
+        """
+        if self.lexical.delta_size or any(i.delta_size for i in self.dense.values()):
+            raise ValueError("a collection with rows added since its build cannot be saved; "
+                             "rebuild it")
         path.mkdir(parents=True, exist_ok=True)
         self.lexical.save(path / "lexical")
         for emb, index in self.dense.items():
-            index.save(path / "dense" / emb.replace("/", "_").replace(":", "_"))
+            index.save(path / "dense" / _dirname(emb))
         arrays = self.arrays()
-        np.savez(path / "rows.npz", **arrays)
+        np.savez(path / "rows.npz", **arrays)  # type: ignore[arg-type]
         meta = {"name": self.name, "embedders": list(self.embedders),
                 "fields": self.fields.to_dict(), "modes": self.modes.to_dict()}
         (path / "collection.json").write_text(json.dumps(meta, ensure_ascii=False))
@@ -193,7 +201,7 @@ class Collection:
         col = cls(meta["name"], meta["embedders"])
         col.lexical = LexicalIndex.load(path / "lexical")
         for emb in col.embedders:
-            col.dense[emb] = VectorIndex.load(path / "dense" / emb.replace("/", "_").replace(":", "_"))
+            col.dense[emb] = VectorIndex.load(path / "dense" / _dirname(emb))
         col.fields = st.Vocabulary.from_dict(meta["fields"])
         col.modes = st.Vocabulary.from_dict(meta["modes"])
         with np.load(path / "rows.npz") as rows:
@@ -202,6 +210,10 @@ class Collection:
             col._columns = {c: rows[c].tolist() for c in _ATTR_COLUMNS}
         col._rows = {k: i for i, k in enumerate(col.keys) if col._alive[i]}
         return col
+
+
+def _dirname(embedder: str) -> str:
+    return embedder.replace("/", "_").replace(":", "_")
 
 
 _ATTR_COLUMNS: dict[str, type] = {
@@ -276,10 +288,27 @@ def _structured_parts(col: Collection, query: Query, rows: np.ndarray, today: dt
     return {name: values for name, values in parts.items() if values is not None}
 
 
+def _impute_missing_vectors(parts: dict[str, np.ndarray], raw: dict[str, np.ndarray]) -> None:
+    """A record not yet embedded by some model (its row is zero, waiting for the background
+    job) gets that model's z-score from the mean of its other text parts instead of the very
+    low score a zero cosine would give."""
+    names = list(raw)
+    for name in names:
+        if name == "lexical":
+            continue
+        missing = raw[name] == 0.0  # a real cosine is never exactly zero
+        if not missing.any():
+            continue
+        others = [parts[o] for o in names if o != name and not (o != "lexical"
+                                                                  and (raw[o] == 0.0).all())]
+        parts[name] = np.where(missing, np.mean(others, axis=0) if others else 0.0, parts[name])
+
+
 def search(col: Collection, query: Query, *, k: int = 20, method: Method = "hybrid",
            weights: Mapping[str, float] = WEIGHTS, pool: int = 1000,
            today: dt.date | None = None) -> list[Match]:
     """The ``k`` best live rows for ``query`` with their explanations (see module doc)."""
+    today = today or dt.datetime.now(dt.UTC).date()
     arrays = col.arrays()
     live = np.flatnonzero(arrays["alive"])
     if query.exclude:
@@ -304,18 +333,20 @@ def search(col: Collection, query: Query, *, k: int = 20, method: Method = "hybr
         weights = {"lexical": 1.0}
     else:
         parts.update({name: zscore_by_group(values, groups) for name, values in raw.items()})
+        _impute_missing_vectors(parts, raw)
         dense = [parts[name] for name in raw if name != "lexical"]
         if "lexical" in parts and query.language in ("zh", "en"):
             other = (groups != LANGUAGES[query.language]) & (groups != LANGUAGES["mixed"])
             parts["lexical"] = impute_across_languages(parts["lexical"], dense, other)
         if method == "hybrid":
-            parts.update(_structured_parts(col, query, rows, today or dt.date.today()))
+            parts.update(_structured_parts(col, query, rows, today))
         else:
             weights = {name: weights.get(name, 0.0) for name in query.vectors}
     total, weighted = blend(parts, weights)
     order = np.argsort(-total, kind="stable")[:k]
     return _explain(col, query, rows[order], total[order],
-                    {n: v[order] for n, v in weighted.items()}, {n: v[order] for n, v in raw.items()})
+                    {n: v[order] for n, v in weighted.items()},
+                    {n: v[order] for n, v in raw.items()})
 
 
 def _explain(col: Collection, query: Query, rows: np.ndarray, totals: np.ndarray,

@@ -136,7 +136,8 @@ class LexicalIndex:
                 scores[row] += weight * tf / (tf + norm)  # Lucene form, as bm25s "lucene"
         return scores.astype(np.float32)
 
-    def term_contributions(self, tokens: Sequence[str], rows: Sequence[int]) -> dict[int, dict[str, float]]:
+    def term_contributions(self, tokens: Sequence[str], rows: Sequence[int],
+                           ) -> dict[int, dict[str, float]]:
         """For each of ``rows``, the query terms it contains and what each added to its score.
 
         This is the "shared terms" part of a match explanation; it reads the index, so it shows
@@ -150,7 +151,8 @@ class LexicalIndex:
         self._delta_contributions(counts, wanted)
         return wanted
 
-    def _main_contributions(self, counts: Counter[str], wanted: dict[int, dict[str, float]]) -> None:
+    def _main_contributions(self, counts: Counter[str],
+                            wanted: dict[int, dict[str, float]]) -> None:
         if self._main is None:
             return
         main_rows = np.array(sorted(r for r in wanted if r < self._main_docs), dtype=np.int64)
@@ -167,7 +169,8 @@ class LexicalIndex:
             for pos in np.flatnonzero(hit):
                 wanted[int(docs[pos])][term] = float(data[indptr[tid] + pos]) * count
 
-    def _delta_contributions(self, counts: Counter[str], wanted: dict[int, dict[str, float]]) -> None:
+    def _delta_contributions(self, counts: Counter[str],
+                             wanted: dict[int, dict[str, float]]) -> None:
         delta_rows = {r - self._main_docs for r in wanted if r >= self._main_docs}
         if not delta_rows:
             return

@@ -48,6 +48,11 @@ class VectorIndex:
         return len(self._main) + len(self._delta)
 
     @property
+    def delta_size(self) -> int:
+        """Rows added since the build."""
+        return len(self._delta)
+
+    @property
     def uses_ann(self) -> bool:
         """Whether queries go through the HNSW graph first."""
         return self._ann is not None
@@ -80,8 +85,10 @@ class VectorIndex:
         query = np.asarray(query, np.float32).reshape(self.dim)
         delta = np.arange(len(self._main), len(self), dtype=np.int64)
         if self._ann is None:
-            top = np.argpartition(-self.scores(query), min(k, len(self)) - 1)[:k] if len(self) else []
-            return np.unique(np.concatenate([np.asarray(top, np.int64), delta]))
+            if not len(self):
+                return delta
+            top = np.argpartition(-self.scores(query), min(k, len(self)) - 1)[:k]
+            return np.unique(np.concatenate([top.astype(np.int64), delta]))
         found = self._ann.search(query, k)  # type: ignore[attr-defined]
         return np.unique(np.concatenate([np.asarray(found.keys, np.int64), delta]))
 

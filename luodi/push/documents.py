@@ -111,13 +111,11 @@ def query_for(obj: Any, vectors: dict[str, Any], *, target: str) -> Query:
     doc = doc_for(obj)
     a = doc.attrs
     exclude = frozenset({doc.key}) if _kind_name(obj) == target else frozenset()
-    common = {"language": a.language, "field": a.field, "region": a.region, "exclude": exclude}
-    if isinstance(obj, Demand):
-        return Query(doc.tokens, vectors, trl_wanted=a.trl, modes=a.modes, **common)
-    if isinstance(obj, Achievement):
-        offered = a.trl if target == "demands" else None
-        return Query(doc.tokens, vectors, trl_offered=offered, modes=a.modes, **common)
-    return Query(doc.tokens, vectors, **common)
+    trl_wanted = a.trl if isinstance(obj, Demand) else None
+    trl_offered = a.trl if isinstance(obj, Achievement) and target == "demands" else None
+    modes = a.modes if isinstance(obj, (Demand, Achievement)) else ()
+    return Query(doc.tokens, vectors, language=a.language, field=a.field, trl_wanted=trl_wanted,
+                 trl_offered=trl_offered, region=a.region, modes=modes, exclude=exclude)
 
 
 def _kind_name(obj: Any) -> str:

@@ -33,12 +33,12 @@ from luodi.inventory.indexing import apply_enrichment
 from luodi.inventory.models import Achievement, Institution
 from luodi.matching.engine import Method, Query, search
 from luodi.matching.metrics import evaluate
-from luodi.migrate import upgrade
 from luodi.matching.text import language_of
+from luodi.migrate import upgrade
 from luodi.push.documents import text_of, tokens_of
+from luodi.push.index import MatchIndexes
 from luodi.push.models import RecordVector
 from luodi.push.vectors import text_sha
-from luodi.push.index import MatchIndexes
 
 __all__ = ["EvalResult", "load_task", "run_eval"]
 
@@ -213,7 +213,7 @@ def _rank(task: Task, indexes: MatchIndexes, col: Any, method: Method, pool: int
           ids: dict[int, str]) -> dict[str, list[tuple[str, float]]]:
     texts = [q["text"] for q in task.queries]
     vectors = {e.name: e.embed_queries(texts) for e in indexes.embedders()}
-    today = dt.date.today()
+    today = dt.datetime.now(dt.UTC).date()
     run = {}
     for i, q in enumerate(task.queries):
         query = Query(tokens_of(q["text"]), {name: m[i] for name, m in vectors.items()},

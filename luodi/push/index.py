@@ -59,8 +59,6 @@ TARGETS: dict[str, Any] = {"achievements": Achievement, "demands": Demand,
 SYNC_MARGIN = dt.timedelta(minutes=5)
 # Records read and embedded per batch during a rebuild.
 BATCH = 2000
-# At most this many records are embedded inside a request; more go to the background job.
-INLINE_EMBED_LIMIT = 32
 
 
 def eligible(model: Any, today: dt.date) -> Any:
@@ -168,7 +166,8 @@ class MatchIndexes:
         self.load_terms()
         with self._lock:
             for kind in kinds or TARGETS:
-                results.append(self._rebuild(session, kind, today or dt.date.today(), embed))
+                day = today or dt.datetime.now(dt.UTC).date()
+                results.append(self._rebuild(session, kind, day, embed))
         return results
 
     def _rebuild(self, session: Session, kind: str, today: dt.date, embed: bool) -> IndexStats:
@@ -176,6 +175,7 @@ class MatchIndexes:
         watermark = utcnow()
         model = TARGETS[kind]
         stats = IndexStats(kind, embedders=list(self.embedder_names))
+        _purge_orphans(session, kind, model)
         if hasattr(model, "keywords"):  # the user dictionary first, so every record is cut alike
             learn_keywords(session.scalars(select(model.keywords).where(eligible(model, today))))
         docs: list[MatchDoc] = []
@@ -220,7 +220,7 @@ class MatchIndexes:
         texts = [d.text for d in docs]
         for embedder in self.embedders():
             matrix, missing = vectors_for(session, kind, keys, texts, embedder, embed=False)
-            if missing and (embed or len(missing) <= INLINE_EMBED_LIMIT):
+            if missing and (embed or len(missing) <= embedder.inline_limit):
                 matrix, missing = vectors_for(session, kind, keys, texts, embedder)
                 made += len(missing)
                 embed = True  # what was embedded must be committed
@@ -259,7 +259,7 @@ class MatchIndexes:
     # -- keeping fresh -----------------------------------------------------------------------
     def sync(self, session: Session, kind: str, today: dt.date | None = None) -> IndexStats:
         """Apply the database's changes since the last look to the collection of ``kind``."""
-        today = today or dt.date.today()
+        today = today or dt.datetime.now(dt.UTC).date()
         with self._lock:
             entry = self._entries[kind]
             model = TARGETS[kind]
@@ -319,7 +319,7 @@ class MatchIndexes:
         learn_keywords(getattr(o, "keywords", None) for o in fresh)
         docs = [doc_for(o) for o in fresh]
         parts: dict[str, list[np.ndarray]] = {name: [] for name in self.embedder_names}
-        inline = len(docs) <= INLINE_EMBED_LIMIT
+        inline = False  # each embedder embeds up to its inline_limit; more wait for the job
         pending: set[int] = set()
         stats.embedded += self._embed(session, kind, docs, parts, inline, pending)
         for i, doc in enumerate(docs):
@@ -351,6 +351,16 @@ class MatchIndexes:
                         "embedders": list(col.embedders),
                         "watermark": entry.watermark.isoformat()})
         return out
+
+
+def _purge_orphans(session: Session, kind: str, model: Any) -> None:
+    """Drop stored vectors of records that no longer exist (deletions leave them behind)."""
+    from sqlalchemy import delete
+
+    from luodi.push.models import RecordVector
+
+    session.execute(delete(RecordVector).where(
+        RecordVector.kind == kind, RecordVector.record_id.not_in(select(model.id))))
 
 
 def _stamp(obj: Any) -> str:

@@ -128,7 +128,7 @@ def find_matches(session: Session, actor: Actor, settings: Settings, source_kind
     """The best ``k`` ``target`` records for record ``source_id`` of ``source_kind``."""
     if not 1 <= k <= MAX_K:
         raise ValidationFailed(f"k must be between 1 and {MAX_K}")
-    today = today or dt.date.today()
+    today = today or dt.datetime.now(dt.UTC).date()
     source = _check(session, actor, source_kind, source_id, target)
     if source_kind == "enterprises":
         return _for_enterprise(session, actor, settings, source, k, today)
@@ -136,8 +136,8 @@ def find_matches(session: Session, actor: Actor, settings: Settings, source_kind
                    else target)
     if target == "enterprises":
         return _enterprises(session, actor, settings, source, query, k, today)
-    return _results(session, actor, settings, target, _search(session, settings, target, query, k), k,
-                    today)
+    found = _search(session, settings, target, query, k)
+    return _results(session, actor, settings, target, found, k, today)
 
 
 def _enterprises(session: Session, actor: Actor, settings: Settings, source: Any,

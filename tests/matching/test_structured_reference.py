@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import statistics
 
 import numpy as np
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from luodi.matching import structured as s
-from luodi.matching.blend import WEIGHTS, blend, zscore_by_group
+from luodi.matching.blend import WEIGHTS, blend, impute_across_languages, zscore_by_group
 
 JJJ = {11, 12, 13}
 
@@ -53,16 +54,29 @@ def ref_fresh(confirmed: int, today: dt.date) -> float:
     return 0.5 ** (max(0, today.toordinal() - confirmed) / 365)
 
 
-def ref_zscore(scores: list[float], groups: list[int]) -> list[float]:
+def ref_zscore(scores: list[float], groups: list[int], top: int | None,
+               min_group: int) -> list[float]:
+    """Each group's mean and spread from its ``top`` best scores, or everyone's if it is small."""
+
+    def stats(values: list[float]) -> tuple[float, float]:
+        head = sorted(values, reverse=True)[:top] if top is not None else values
+        return statistics.fmean(head), statistics.pstdev(head)
+
     out = []
     for score, group in zip(scores, groups, strict=True):
         members = [x for x, g in zip(scores, groups, strict=True) if g == group]
-        std = statistics.pstdev(members)
-        out.append(0.0 if std == 0 else (score - statistics.fmean(members)) / std)
+        mean, std = stats(members) if len(members) >= min_group else stats(scores)
+        out.append(0.0 if std == 0 else (score - mean) / std)
     return out
 
 
-def near(actual: np.ndarray, expected: list[float]) -> None:
+def ref_impute(lexical: list[float], dense: list[list[float]], other: list[bool]) -> list[float]:
+    return [statistics.fmean(d[i] for d in dense) if other[i] and dense else lexical[i]
+            for i in range(len(lexical))]
+
+
+def near(actual: np.ndarray | None, expected: list[float]) -> None:
+    assert actual is not None
     assert actual.shape == (len(expected),)
     np.testing.assert_allclose(actual, expected, rtol=1e-9, atol=1e-12)
 
@@ -161,27 +175,51 @@ finite = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
 grid = st.integers(-400, 400).map(lambda i: i / 8)
 
 
-@settings(max_examples=80, deadline=None)
-@given(pairs=st.lists(st.tuples(grid, st.integers(1, 3)), max_size=15))
-def test_zscore_by_group(pairs: list[tuple[float, int]]) -> None:
+@settings(max_examples=100, deadline=None)
+@given(pairs=st.lists(st.tuples(grid, st.integers(1, 3)), min_size=1, max_size=15),
+       top=st.sampled_from([None, 1, 2, 3, 5, 100]), min_group=st.sampled_from([1, 2, 3, 5, 50]))
+def test_zscore_by_group(pairs: list[tuple[float, int]], top: int | None, min_group: int) -> None:
     scores = [p[0] for p in pairs]
     groups = [p[1] for p in pairs]
-    out = zscore_by_group(np.array(scores), np.array(groups, np.int8))
+    out = zscore_by_group(np.array(scores), np.array(groups, np.int8), top=top,
+                          min_group=min_group)
     assert out.shape == (len(scores),)
-    np.testing.assert_allclose(out, ref_zscore(scores, groups), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(out, ref_zscore(scores, groups, top, min_group),
+                               rtol=1e-6, atol=1e-6)
 
 
-def test_zscore_by_group_example() -> None:
-    # Group 1 is (1, 3): ±1; group 2 is constant: 0; each group on its own scale.
-    out = zscore_by_group(np.array([1.0, 100.0, 3.0, 100.0]), np.array([1, 2, 1, 2]))
-    near(out, [-1.0, 0.0, 1.0, 0.0])
+def test_zscore_by_group_examples() -> None:
+    scores, groups = np.array([1.0, 100.0, 3.0, 100.0]), np.array([1, 2, 1, 2])
+    # Groups large enough for their own statistics: (1, 3) gives ±1, a constant group 0.
+    near(zscore_by_group(scores, groups, top=None, min_group=1), [-1.0, 0.0, 1.0, 0.0])
+    # Too small: everyone's statistics for every group (mean 51, variance 2401.5).
+    std = math.sqrt(2401.5)
+    near(zscore_by_group(scores, groups, top=None, min_group=3),
+         [-50 / std, 49 / std, -48 / std, 49 / std])
+    # Statistics of the two best only: BM25's tail of zeros does not inflate the leader.
+    tail = np.array([4.0, 2.0, 0.0, 0.0, 0.0, 0.0])
+    near(zscore_by_group(tail, np.ones(6), top=2, min_group=1), [1.0, -1.0, -3.0, -3.0, -3.0,
+                                                                 -3.0])
 
 
 @pytest.mark.parametrize("value", [0.8, 0.1, 1 / 3, 12.7, -0.3])
 def test_zscore_of_equal_scores_is_zero(value: float) -> None:
     """Equal scores whose mean rounds (0.8 * 3 / 3 != 0.8) still carry no signal."""
-    for n in (2, 3, 5, 7):
-        near(zscore_by_group(np.full(n, value), np.ones(n, np.int8)), [0.0] * n)
+    for n in (2, 3, 5, 7, 60):
+        for min_group in (1, 50):
+            near(zscore_by_group(np.full(n, value), np.ones(n, np.int8), min_group=min_group),
+                 [0.0] * n)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 10), n_dense=st.integers(0, 2), data=st.data())
+def test_impute_across_languages(n: int, n_dense: int, data: st.DataObject) -> None:
+    lexical = data.draw(st.lists(grid, min_size=n, max_size=n))
+    dense = [data.draw(st.lists(grid, min_size=n, max_size=n)) for _ in range(n_dense)]
+    other = data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    out = impute_across_languages(np.array(lexical), [np.array(d) for d in dense],
+                                  np.array(other))
+    near(np.asarray(out, np.float64), ref_impute(lexical, dense, other))
 
 
 @settings(max_examples=60, deadline=None)
