@@ -54,6 +54,13 @@ fmt:
 bench: dev-install
 	$(BIN)/python bench/field_suggestion.py
 	$(BIN)/python bench/import_readers.py
+	$(BIN)/python bench/matching_quality.py
+	$(BIN)/python bench/matching_latency.py --sizes 10000,100000
+
+# Matching quality on every dev task (../shared/data/eval), hybrid, as luodi eval prints it.
+EVAL_DIR ?= ../shared/data/eval
+eval: dev-install
+	@for t in $(EVAL_DIR)/csl-dev/* $(EVAL_DIR)/xling-dev; do $(BIN)/luodi eval $$t --json; done
 
 i18n:
 	$(BIN)/python scripts/i18n.py

@@ -90,7 +90,7 @@ def embed_missing(settings: Settings, kind: str, batch: int = 256) -> int:
 
     from luodi.db import Database
     from luodi.matching.embedders import get_embedder
-    from luodi.push.documents import doc_for
+    from luodi.push.documents import text_of
     from luodi.push.index import TARGETS, eligible
     from luodi.push.vectors import vectors_for
 
@@ -104,10 +104,9 @@ def embed_missing(settings: Settings, kind: str, batch: int = 256) -> int:
             for start in range(0, len(ids), batch):
                 objs = session.scalars(select(model).where(model.id.in_(ids[start:start + batch]))
                                        .order_by(model.id)).all()
-                docs = [doc_for(o) for o in objs]
+                keys, texts = [o.id for o in objs], [text_of(o) for o in objs]
                 for name in settings.embedder_names:
-                    _, missing = vectors_for(session, kind, [d.key for d in docs],
-                                             [d.text for d in docs], get_embedder(name))
+                    _, missing = vectors_for(session, kind, keys, texts, get_embedder(name))
                     made += len(missing)
                 session.commit()
     finally:
