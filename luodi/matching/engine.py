@@ -12,7 +12,9 @@ same code.
    collection, since the pools then cover it);
 2. each text part is z-scored within each candidate language (:mod:`luodi.matching.blend`);
 3. structured parts are added for what the query specifies (:mod:`luodi.matching.structured`);
-4. the top ``k`` come back as :class:`Match` objects with their explanation: the weighted parts,
+4. in hybrid mode, :mod:`luodi.matching.rerank` lets the best matches lift their neighbours
+   (ranks 2… only);
+5. the top ``k`` come back as :class:`Match` objects with their explanation: the weighted parts,
    the shared terms and what each added, and the structured facts.
 """
 
@@ -30,6 +32,7 @@ import numpy as np
 from luodi.matching import structured as st
 from luodi.matching.blend import WEIGHTS, blend, impute_across_languages, zscore_by_group
 from luodi.matching.lexical import Bm25Params, LexicalIndex
+from luodi.matching.rerank import rerank
 from luodi.matching.vectors import VectorIndex
 
 __all__ = ["Collection", "DocAttrs", "Match", "Method", "Query", "search"]
@@ -343,10 +346,31 @@ def search(col: Collection, query: Query, *, k: int = 20, method: Method = "hybr
         else:
             weights = {name: weights.get(name, 0.0) for name in query.vectors}
     total, weighted = blend(parts, weights)
-    order = np.argsort(-total, kind="stable")[:k]
+    vectors = {e: col.dense[e].vectors_at(rows) for e in query.vectors if e in col.dense}
+    if method == "hybrid" and vectors:
+        order, added = rerank(total, vectors, groups)
+        weighted.update(added)
+        total = total + added["feedback"] + added["neighbours"]
+        weighted["leader"] = _leader(total, order)
+        total = total + weighted["leader"]
+        order = order[:k]
+    else:
+        order = np.argsort(-total, kind="stable")[:k]
     return _explain(col, query, rows[order], total[order],
                     {n: v[order] for n, v in weighted.items()},
                     {n: v[order] for n, v in raw.items()})
+
+
+def _leader(total: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """What the kept-first record needs to stay above the rest, so scores fall with rank and
+    the parts still add up to the score (0 for every other record)."""
+    lift = np.zeros(len(total))
+    if len(order) > 1:
+        rest = float(total[order[1:]].max())
+        top = int(order[0])
+        if total[top] <= rest:
+            lift[top] = rest - total[top] + 1e-6
+    return lift
 
 
 def _explain(col: Collection, query: Query, rows: np.ndarray, totals: np.ndarray,

@@ -80,6 +80,17 @@ class VectorIndex:
             out[~in_main] = self._delta_rows()[rows[~in_main] - main_n] @ query
         return out
 
+    def vectors_at(self, rows: np.ndarray) -> np.ndarray:
+        """The stored vectors of the given rows, as a float32 matrix."""
+        rows = np.asarray(rows, np.int64)
+        main_n = len(self._main)
+        out = np.empty((len(rows), self.dim), np.float32)
+        in_main = rows < main_n
+        out[in_main] = self._main[rows[in_main]]
+        if (~in_main).any():
+            out[~in_main] = self._delta_rows()[rows[~in_main] - main_n]
+        return out
+
     def candidates(self, query: np.ndarray, k: int) -> np.ndarray:
         """About the ``k`` nearest rows by the HNSW graph, plus every delta row."""
         query = np.asarray(query, np.float32).reshape(self.dim)

@@ -38,4 +38,5 @@ PART_LABELS = {
     "lexical": N_("Shared keywords"), "meaning": N_("Similar meaning"),
     "field": N_("Same field"), "trl": N_("Maturity fit"), "region": N_("Region"),
     "mode": N_("Cooperation mode"), "freshness": N_("Up to date"),
+    "company": N_("Close to the other best matches"), "leader": N_("Strongest direct match"),
 }

