@@ -25,9 +25,10 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from luodi.matching import structured as st
 from luodi.matching.blend import WEIGHTS, blend, impute_across_languages, zscore_by_group
@@ -307,10 +308,28 @@ def _impute_missing_vectors(parts: dict[str, np.ndarray], raw: dict[str, np.ndar
         parts[name] = np.where(missing, np.mean(others, axis=0) if others else 0.0, parts[name])
 
 
+_BLAS: ThreadpoolController | None = None
+
+
+def _one_blas_thread() -> Any:
+    """A context with BLAS on one thread: a query's products are small, and spreading them over
+    cores that are busy with other requests costs far more than it saves."""
+    global _BLAS
+    if _BLAS is None:
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
 def search(col: Collection, query: Query, *, k: int = 20, method: Method = "hybrid",
            weights: Mapping[str, float] = WEIGHTS, pool: int = 1000,
            today: dt.date | None = None) -> list[Match]:
     """The ``k`` best live rows for ``query`` with their explanations (see module doc)."""
+    with _one_blas_thread():
+        return _search(col, query, k, method, weights, pool, today)
+
+
+def _search(col: Collection, query: Query, k: int, method: Method,
+            weights: Mapping[str, float], pool: int, today: dt.date | None) -> list[Match]:
     today = today or dt.datetime.now(dt.UTC).date()
     arrays = col.arrays()
     live = np.flatnonzero(arrays["alive"])

@@ -129,7 +129,7 @@ def _build_hnsw(vectors: np.ndarray) -> object:
     from usearch.index import Index
 
     index = Index(ndim=vectors.shape[1], metric="cos", dtype="i8", connectivity=16,
-                  expansion_add=128, expansion_search=256)
+                  expansion_add=64, expansion_search=256)
     index.add(np.arange(len(vectors), dtype=np.int64), vectors)
     return index
 
