@@ -33,7 +33,8 @@ def find_tasks(data: Path, only: list[str]) -> list[Path]:
     return tasks
 
 
-def run_all(tasks: list[Path], methods: list[str], embedders: str) -> list[dict]:
+def run_all(tasks: list[Path], methods: list[str], embedders: str,
+            cache: Path | None = None) -> list[dict]:
     from luodi.config import Settings
     from luodi.push.evaluation import run_eval
 
@@ -42,7 +43,7 @@ def run_all(tasks: list[Path], methods: list[str], embedders: str) -> list[dict]
     for task in tasks:
         for method in methods:
             started = time.perf_counter()
-            result = run_eval(task, method, settings)  # type: ignore[arg-type]
+            result = run_eval(task, method, settings, cache)  # type: ignore[arg-type]
             row = result.as_json()
             row["wall_s"] = round(time.perf_counter() - started, 1)
             rows.append(row)
@@ -89,6 +90,8 @@ def main() -> None:
     parser.add_argument("--methods", default="bm25,dense,hybrid")
     parser.add_argument("--embedders", help="default: the settings' match_embedders")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/quality.json")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="keep passage vectors here between runs (as `luodi eval --cache`)")
     args = parser.parse_args()
     from luodi.config import Settings
 
@@ -97,7 +100,7 @@ def main() -> None:
     if not tasks:
         parser.error(f"no task (qrels.tsv) under {args.data}")
     started = time.perf_counter()
-    rows = run_all(tasks, [m for m in args.methods.split(",") if m], embedders)
+    rows = run_all(tasks, [m for m in args.methods.split(",") if m], embedders, args.cache)
     diff = deltas(rows)
     report = {"bench": "matching_quality", "date": time.strftime("%Y-%m-%d %H:%M"),
               "path": "luodi.push.evaluation.run_eval (what `luodi eval` runs)",

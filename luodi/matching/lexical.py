@@ -73,7 +73,8 @@ class LexicalIndex:
         index = cls(params)
         if docs:
             main = bm25s.BM25(k1=index.params.k1, b=index.params.b, method="lucene")
-            main.index([list(d) for d in docs], show_progress=False)
+            # No copy of the token lists: at a million records they are gigabytes.
+            main.index(docs if isinstance(docs, list) else list(docs), show_progress=False)
             index._main = main
             index._main_docs = len(docs)
             index._main_length_sum = float(sum(len(d) for d in docs))
