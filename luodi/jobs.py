@@ -78,11 +78,13 @@ def enqueue_embedding(settings: Settings, kind: str) -> None:
     _entry(settings)[1]["embed_missing"](kind)
 
 
-def embed_missing(settings: Settings, kind: str, batch: int = 256) -> int:
+def embed_missing(settings: Settings, kind: str, batch: int = 64) -> int:
     """Embed every matchable record of ``kind`` without a current vector; return how many.
 
-    Commits after each batch, so an interrupted run keeps what it did and a rerun only does
-    the rest (vectors are keyed by record, model and text hash).
+    Commits after each batch and model, so an interrupted run keeps what it did and a rerun
+    only does the rest (vectors are keyed by record, model and text hash). Nothing is written
+    while a batch is being embedded, so on SQLite the web requests that write (a login, a save)
+    never wait for the job for more than a moment.
     """
     import datetime as dt
 
@@ -108,7 +110,7 @@ def embed_missing(settings: Settings, kind: str, batch: int = 256) -> int:
                 for name in settings.embedder_names:
                     _, missing = vectors_for(session, kind, keys, texts, get_embedder(name))
                     made += len(missing)
-                session.commit()
+                    session.commit()
     finally:
         db.dispose()
     log.info("embedded %d %s vectors", made, kind)

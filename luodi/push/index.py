@@ -223,12 +223,10 @@ class MatchIndexes:
             if missing and (embed or len(missing) <= embedder.inline_limit):
                 matrix, missing = vectors_for(session, kind, keys, texts, embedder)
                 made += len(missing)
-                embed = True  # what was embedded must be committed
+                session.commit()  # keep them, and free SQLite's write lock before the next model
             else:
                 pending.update(keys[i] for i in missing)
             parts[embedder.name].append(matrix)
-        if embed and made:
-            session.commit()  # keep the embeddings even if a later batch fails
         return made
 
     def _ask_for_embedding(self, kind: str) -> None:

@@ -44,8 +44,9 @@ def vectors_for(session: Session, kind: str, keys: Sequence[int], texts: Sequenc
                 embedder: Embedder, *, embed: bool = True) -> tuple[np.ndarray, list[int]]:
     """Vectors (rows in ``keys`` order) and the positions that had no stored vector.
 
-    With ``embed`` those are embedded as passages now and stored (the caller commits);
-    without it their rows stay zero, for a background job to fill.
+    With ``embed`` those are embedded as passages now and stored (the session is committed
+    before embedding, and the caller commits the new rows); without it their rows stay zero,
+    for a background job to fill.
     """
     stored = _stored(session, kind, keys, embedder.name)
     out = np.zeros((len(keys), embedder.dim), np.float32)
@@ -57,18 +58,22 @@ def vectors_for(session: Session, kind: str, keys: Sequence[int], texts: Sequenc
             out[i] = np.frombuffer(row.vector, dtype=np.float32)
         else:
             todo.append(i)
-    if not embed:
+    if not embed or not todo:
         return out, todo
-    for start in range(0, len(todo), _CHUNK):
-        batch = todo[start:start + _CHUNK]
-        made = embedder.embed_passages([texts[i] for i in batch])
-        for i, vector in zip(batch, made, strict=True):
-            out[i] = vector
-            row = stored.get(int(keys[i]))
-            if row is None:
-                row = RecordVector(kind=kind, record_id=int(keys[i]), model=embedder.name)
-                session.add(row)
-            row.text_sha, row.dim = shas[i], embedder.dim
-            row.vector = np.ascontiguousarray(vector, np.float32).tobytes()
-        session.flush()
+    # End the read transaction, embed, then write: on SQLite a write takes the database's one
+    # lock until the caller commits (so it must not span minutes of embedding), and a
+    # transaction that read before others wrote could not write at all afterwards. The callers
+    # (index builds, the embedding job) have nothing pending but earlier vectors.
+    session.commit()
+    made = np.vstack([embedder.embed_passages([texts[i] for i in todo[s:s + _CHUNK]])
+                      for s in range(0, len(todo), _CHUNK)])
+    for i, vector in zip(todo, made, strict=True):
+        out[i] = vector
+        row = stored.get(int(keys[i]))
+        if row is None:
+            row = RecordVector(kind=kind, record_id=int(keys[i]), model=embedder.name)
+            session.add(row)
+        row.text_sha, row.dim = shas[i], embedder.dim
+        row.vector = np.ascontiguousarray(vector, np.float32).tobytes()
+    session.flush()
     return out, todo

