@@ -15,12 +15,14 @@ $(BIN)/python:
 
 venv: $(BIN)/python
 
-# Install, migrate the SQLite database under ./var/, load the demo data, serve on 127.0.0.1:8000.
+# Install, migrate the SQLite database under ./var/, load the demo data, index it for matching
+# (the worker inside `luodi serve` then embeds it in the background), serve on 127.0.0.1:8000.
 run: venv
 	$(BIN)/pip install --quiet -e .
 	mkdir -p var
 	LUODI_ENV=development $(BIN)/luodi init
 	LUODI_ENV=development $(BIN)/luodi demo --if-empty
+	LUODI_ENV=development $(BIN)/luodi index rebuild --no-embed
 	LUODI_ENV=development $(BIN)/luodi serve --host $(HOST) --port $(PORT)
 
 dev-install: venv

