@@ -191,11 +191,11 @@ class MatchIndexes:
             stamps[doc.key] = _stamp(obj)
             if len(batch) >= BATCH:
                 stats.embedded += self._embed(session, kind, batch, parts, embed, pending)
-                docs.extend(batch)
+                docs.extend(_without_text(batch))
                 batch = []
         if batch:
             stats.embedded += self._embed(session, kind, batch, parts, embed, pending)
-            docs.extend(batch)
+            docs.extend(_without_text(batch))
         session.commit()
         vectors = {name: (np.vstack(rows) if rows else np.zeros((0, get_embedder(name).dim),
                                                                  np.float32))
@@ -349,6 +349,12 @@ class MatchIndexes:
                         "embedders": list(col.embedders),
                         "watermark": entry.watermark.isoformat()})
         return out
+
+
+def _without_text(docs: list[MatchDoc]) -> list[MatchDoc]:
+    """The documents less their text, which is only needed until they are embedded (at a
+    million records the texts alone are about a gigabyte)."""
+    return [MatchDoc(d.key, "", d.tokens, d.attrs) for d in docs]
 
 
 def _purge_orphans(session: Session, kind: str, model: Any) -> None:
