@@ -68,7 +68,8 @@ def test_coverage_first_then_score() -> None:
     assert sorted(i[greedy.chosen].tolist()) == [0, 0] and greedy.coverage == 0.5
     assert sorted(i[plan.chosen].tolist()) == [0, 1] and plan.coverage == 1.0
     # …and of the two ways to cover both items it keeps the higher total (0.9 + 0.4 > 0.8 + 0.5)
-    assert sorted(zip(r[plan.chosen].tolist(), i[plan.chosen].tolist())) == [(0, 0), (1, 1)]
+    assert sorted(zip(r[plan.chosen].tolist(), i[plan.chosen].tolist(), strict=True)) == [
+        (0, 0), (1, 1)]
     assert plan.exposure_gini == 0.0 and greedy.exposure_gini == 0.5
 
 
