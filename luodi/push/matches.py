@@ -8,9 +8,9 @@
 
 Every result is re-read from the database before it is returned: a record withdrawn, deleted or
 expired since the index last looked is dropped, and so is anything the asker may not read.
-A result must also be *textually* related — a shared term, or a cosine at or above the
-embedder's "related" level — so structured fit alone (same region, right TRL) never makes a
-match.
+A result must also be *textually* related — a cosine at or above the embedder's "related"
+level, or shared terms worth at least a fifth of the best word evidence in the list — so
+structured fit alone (same region, right TRL) never makes a match, nor does one incidental word.
 """
 
 from __future__ import annotations
@@ -100,21 +100,29 @@ def _usable(session: Session, actor: Actor, target: str, matches: Sequence[Match
     return ok
 
 
-def _related(match: Match, settings: Settings) -> bool:
-    if match.shared_terms:
-        return True
+# A match on words alone needs at least this share of the best word evidence in its list:
+# one incidental shared word ("small", "kg") under strong matches is not a reason.
+MIN_LEXICAL_SHARE = 0.2
+
+
+def _related(match: Match, settings: Settings, best_lexical: float) -> bool:
+    """Related in meaning (a cosine at the embedder's level), or in words (see above)."""
     embedders = {e.name: e for e in indexes_for(settings).embedders()}
-    return any(name in embedders and value >= embedders[name].related
-               for name, value in match.raw.items())
+    if any(name in embedders and value >= embedders[name].related
+           for name, value in match.raw.items()):
+        return True
+    return bool(match.shared_terms) and (
+        match.raw.get("lexical", 0.0) >= MIN_LEXICAL_SHARE * best_lexical)
 
 
 def _results(session: Session, actor: Actor, settings: Settings, target: str,
              matches: Sequence[Match], k: int, today: dt.date) -> list[MatchResult]:
     usable = _usable(session, actor, target, matches, today)
+    best_lexical = max((m.raw.get("lexical", 0.0) for m in matches), default=0.0)
     out = []
     for m in matches:
         obj = usable.get(m.key)
-        if obj is None or not _related(m, settings):
+        if obj is None or not _related(m, settings, best_lexical):
             continue
         out.append(MatchResult(target, obj, m.score, m.parts, m.shared_terms, m.facts, m.raw))
         if len(out) == k:
