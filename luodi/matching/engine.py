@@ -231,7 +231,7 @@ def _attr_values(attrs: DocAttrs, fields: st.Vocabulary, modes: st.Vocabulary) -
         "language": LANGUAGES.get(attrs.language, 1),
         "field": fields.code(attrs.field),
         "trl": int(attrs.trl or 0),
-        "region": int(attrs.region) if attrs.region and attrs.region.isdigit() else 0,
+        "region": st.region_code(attrs.region),
         "modes": modes.mask(attrs.modes),
         "confirmed": attrs.confirmed.toordinal() if attrs.confirmed else 0,
     }
@@ -275,17 +275,12 @@ def _trl_part(query: Query, trls: np.ndarray) -> np.ndarray | None:
 def _structured_parts(col: Collection, query: Query, rows: np.ndarray, today: dt.date,
                       ) -> dict[str, np.ndarray]:
     arrays = col.arrays()
-    wanted_modes = 0
-    for mode in query.modes:
-        code = col.modes.lookup(mode)
-        if code > 0:
-            wanted_modes |= 1 << min(code, 62)
+    wanted_modes = col.modes.mask(query.modes, assign=False)
     field_code = col.fields.lookup(query.field) if query.field else 0
-    region = int(query.region) if query.region and query.region.isdigit() else 0
     parts = {
         "field": st.field_fit(field_code, arrays["field"][rows]),
         "trl": _trl_part(query, arrays["trl"][rows]),
-        "region": st.region_fit(region, arrays["region"][rows]),
+        "region": st.region_fit(st.region_code(query.region), arrays["region"][rows]),
         "mode": st.mode_fit(wanted_modes, arrays["modes"][rows]) if query.modes else None,
         "freshness": st.freshness(arrays["confirmed"][rows], today),
     }
@@ -296,15 +291,13 @@ def _impute_missing_vectors(parts: dict[str, np.ndarray], raw: dict[str, np.ndar
     """A record not yet embedded by some model (its row is zero, waiting for the background
     job) gets that model's z-score from the mean of its other text parts instead of the very
     low score a zero cosine would give."""
-    names = list(raw)
-    for name in names:
-        if name == "lexical":
+    # Parts that say something: BM25 always, an embedder if any candidate has its vector.
+    present = [n for n, values in raw.items() if n == "lexical" or (values != 0.0).any()]
+    for name, values in raw.items():
+        missing = values == 0.0  # a real cosine is never exactly zero
+        if name == "lexical" or not missing.any():
             continue
-        missing = raw[name] == 0.0  # a real cosine is never exactly zero
-        if not missing.any():
-            continue
-        others = [parts[o] for o in names if o != name and not (o != "lexical"
-                                                                  and (raw[o] == 0.0).all())]
+        others = [parts[o] for o in present if o != name]
         parts[name] = np.where(missing, np.mean(others, axis=0) if others else 0.0, parts[name])
 
 
@@ -365,8 +358,9 @@ def _search(col: Collection, query: Query, k: int, method: Method,
         else:
             weights = {name: weights.get(name, 0.0) for name in query.vectors}
     total, weighted = blend(parts, weights)
-    vectors = {e: col.dense[e].vectors_at(rows) for e in query.vectors if e in col.dense}
-    if method == "hybrid" and vectors:
+    vectors = ({e: col.dense[e].vectors_at(rows) for e in query.vectors if e in col.dense}
+               if method == "hybrid" else {})
+    if vectors:
         order, added = rerank(total, vectors, groups)
         weighted.update(added)
         total = total + added["feedback"] + added["neighbours"]
@@ -397,6 +391,8 @@ def _explain(col: Collection, query: Query, rows: np.ndarray, totals: np.ndarray
     arrays = col.arrays()
     terms = col.lexical.term_contributions(query.tokens, rows.tolist())
     fields = {code: name for name, code in col.fields.to_dict().items()}
+    wanted_region = st.region_code(query.region)
+    relations = st.region_relations(wanted_region, arrays["region"][rows])
     out = []
     for i, row in enumerate(rows.tolist()):
         shared = sorted(terms.get(row, {}).items(), key=lambda item: -item[1])
@@ -409,26 +405,10 @@ def _explain(col: Collection, query: Query, rows: np.ndarray, totals: np.ndarray
             "trl_wanted": query.trl_wanted,
             "trl_offered": query.trl_offered,
             "region": f"{int(arrays['region'][row]):06d}" if arrays["region"][row] else None,
-            "region_relation": _region_relation(query.region, int(arrays["region"][row])),
+            "region_relation": st.REGION_RELATIONS[relations[i]] if wanted_region else None,
         }
         out.append(Match(key=int(arrays["key"][row]), score=float(totals[i]),
                          parts={n: float(v[i]) for n, v in weighted.items()},
                          shared_terms=[(t, round(w, 4)) for t, w in shared], facts=facts,
                          raw={n: round(float(v[i]), 4) for n, v in raw.items()}))
     return out
-
-
-def _region_relation(wanted: str | None, region: int) -> str | None:
-    """same_city, same_province, jjj (both in 京津冀), other or unknown; None if not asked."""
-    if not wanted or not wanted.isdigit():
-        return None
-    if not region:
-        return "unknown"
-    want = int(wanted)
-    if want // 100 == region // 100:
-        return "same_city"
-    if want // 10000 == region // 10000:
-        return "same_province"
-    if want // 10000 in st.JJJ_PROVINCES and region // 10000 in st.JJJ_PROVINCES:
-        return "jjj"
-    return "other"

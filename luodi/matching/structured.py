@@ -46,11 +46,17 @@ class Vocabulary:
             return 0
         return self._codes.get(value, -1)
 
-    def mask(self, values: list[str] | tuple[str, ...] | frozenset[str] | set[str]) -> int:
-        """A bit mask with one bit per value (codes above 62 share the last bit)."""
+    def mask(self, values: list[str] | tuple[str, ...] | frozenset[str] | set[str], *,
+             assign: bool = True) -> int:
+        """A bit mask with one bit per value (codes above 62 share the last bit).
+
+        Without ``assign`` (a query's values), values never seen get no bit.
+        """
         bits = 0
         for value in values:
-            bits |= 1 << min(self.code(value), 62)
+            code = self.code(value) if assign else self.lookup(value)
+            if code > 0:
+                bits |= 1 << min(code, 62)
         return bits
 
     def to_dict(self) -> dict[str, int]:
@@ -89,18 +95,30 @@ def trl_fit(offered: int | np.ndarray, wanted: int | np.ndarray) -> np.ndarray:
     return out
 
 
+# How two GB/T 2260 codes relate, most specific first, and what each relation scores.
+REGION_RELATIONS = ("same_city", "same_province", "jjj", "other", "unknown")
+_REGION_SCORES = np.array([1.0, 0.8, 0.6, 0.0, UNKNOWN])
+
+
+def region_code(value: str | None) -> int:
+    """A six-digit GB/T 2260 code as an integer; 0 for none or anything else."""
+    return int(value) if value and value.isdigit() else 0
+
+
+def region_relations(wanted: int, regions: np.ndarray) -> np.ndarray:
+    """Index into REGION_RELATIONS per candidate: same city (first four digits), same
+    province (first two), both in 京津冀, other, or unknown (the candidate has no region)."""
+    regions = np.asarray(regions, np.int64)
+    both_jjj = np.isin(regions // 10000, list(JJJ_PROVINCES)) & (wanted // 10000 in JJJ_PROVINCES)
+    return np.select([regions == 0, regions // 100 == wanted // 100,
+                      regions // 10000 == wanted // 10000, both_jjj], [4, 0, 1, 2], default=3)
+
+
 def region_fit(wanted: int, regions: np.ndarray) -> np.ndarray | None:
-    """Same city (first four digits) 1, same province 0.8, both in 京津冀 0.6, else 0."""
+    """Same city 1, same province 0.8, both in 京津冀 0.6, else 0 (0.5 unknown)."""
     if not wanted:
         return None
-    regions = regions.astype(np.int64)
-    out = np.zeros(len(regions))
-    both_jjj = np.isin(regions // 10000, list(JJJ_PROVINCES)) & (wanted // 10000 in JJJ_PROVINCES)
-    out[both_jjj] = 0.6
-    out[regions // 10000 == wanted // 10000] = 0.8
-    out[regions // 100 == wanted // 100] = 1.0
-    out[regions == 0] = UNKNOWN
-    return out
+    return _REGION_SCORES[region_relations(wanted, regions)]
 
 
 def mode_fit(wanted: int, modes: np.ndarray) -> np.ndarray | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -135,7 +134,3 @@ def _build_hnsw(vectors: np.ndarray) -> object:
     index.add(np.arange(len(vectors), dtype=np.int64), vectors, threads=os.cpu_count() or 1)
     return index
 
-
-def stack(rows: Sequence[np.ndarray], dim: int) -> np.ndarray:
-    """Rows as one float32 matrix (an empty ``(0, dim)`` one when there are none)."""
-    return np.vstack(rows).astype(np.float32) if rows else np.zeros((0, dim), np.float32)

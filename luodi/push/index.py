@@ -330,11 +330,6 @@ class MatchIndexes:
         if pending:
             self._ask_for_embedding(kind)
 
-    def forget(self) -> None:
-        """Drop the in-memory collections (the next use loads or rebuilds them)."""
-        with self._lock:
-            self._entries.clear()
-
     def status(self) -> list[dict[str, Any]]:
         """For ``luodi index status``: what each loaded collection holds."""
         out = []
