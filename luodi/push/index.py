@@ -214,14 +214,19 @@ class MatchIndexes:
 
     def _embed(self, session: Session, kind: str, docs: Sequence[MatchDoc],
                parts: dict[str, list[np.ndarray]], embed: bool, pending: set[int]) -> int:
-        """Vectors of ``docs`` into ``parts``; keys left without one go to ``pending``."""
+        """Vectors of ``docs`` into ``parts``; keys left without one go to ``pending``.
+
+        With ``embed`` every missing vector is made now; without it, only as many as the
+        embedder makes inside a request (its ``inline_limit``).
+        """
         made = 0
         keys = [d.key for d in docs]
         texts = [d.text for d in docs]
         for embedder in self.embedders():
-            matrix, missing = vectors_for(session, kind, keys, texts, embedder, embed=False)
-            if missing and (embed or len(missing) <= embedder.inline_limit):
-                matrix, missing = vectors_for(session, kind, keys, texts, embedder)
+            limit = None if embed else embedder.inline_limit
+            matrix, missing = vectors_for(session, kind, keys, texts, embedder,
+                                          embed_at_most=limit)
+            if missing and (limit is None or len(missing) <= limit):
                 made += len(missing)
                 session.commit()  # keep them, and free SQLite's write lock before the next model
             else:
@@ -263,9 +268,9 @@ class MatchIndexes:
             model = TARGETS[kind]
             stats = IndexStats(kind, embedders=list(self.embedder_names))
             look = utcnow()
-            changed = session.execute(select(model.id, model.updated_at).where(
-                model.updated_at >= entry.watermark - SYNC_MARGIN)).all()
-            self._apply(session, kind, entry, [row.id for row in changed], today, stats)
+            changed = list(session.scalars(select(model.id).where(
+                model.updated_at >= entry.watermark - SYNC_MARGIN)))
+            self._apply(session, kind, entry, changed, today, stats)
             if entry.pending:
                 self._fill_pending(session, kind, entry, today, stats)
             wanted = session.scalar(select(func.count()).select_from(model)
@@ -317,9 +322,8 @@ class MatchIndexes:
         learn_keywords(getattr(o, "keywords", None) for o in fresh)
         docs = [doc_for(o) for o in fresh]
         parts: dict[str, list[np.ndarray]] = {name: [] for name in self.embedder_names}
-        inline = False  # each embedder embeds up to its inline_limit; more wait for the job
         pending: set[int] = set()
-        stats.embedded += self._embed(session, kind, docs, parts, inline, pending)
+        stats.embedded += self._embed(session, kind, docs, parts, False, pending)
         for i, doc in enumerate(docs):
             vectors = {name: rows[0][i] for name, rows in parts.items()}
             entry.collection.add(doc.key, doc.tokens, vectors, doc.attrs)

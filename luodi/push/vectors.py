@@ -41,12 +41,13 @@ def _stored(session: Session, kind: str, keys: Sequence[int], model: str,
 
 
 def vectors_for(session: Session, kind: str, keys: Sequence[int], texts: Sequence[str],
-                embedder: Embedder, *, embed: bool = True) -> tuple[np.ndarray, list[int]]:
+                embedder: Embedder, *, embed_at_most: int | None = None,
+                ) -> tuple[np.ndarray, list[int]]:
     """Vectors (rows in ``keys`` order) and the positions that had no stored vector.
 
-    With ``embed`` those are embedded as passages now and stored (the session is committed
-    before embedding, and the caller commits the new rows); without it their rows stay zero,
-    for a background job to fill.
+    Those are embedded as passages now and stored (the session is committed before embedding,
+    and the caller commits the new rows) — unless there are more than ``embed_at_most`` of
+    them: then their rows stay zero, for the background job to fill.
     """
     stored = _stored(session, kind, keys, embedder.name)
     out = np.zeros((len(keys), embedder.dim), np.float32)
@@ -58,7 +59,7 @@ def vectors_for(session: Session, kind: str, keys: Sequence[int], texts: Sequenc
             out[i] = np.frombuffer(row.vector, dtype=np.float32)
         else:
             todo.append(i)
-    if not embed or not todo:
+    if not todo or (embed_at_most is not None and len(todo) > embed_at_most):
         return out, todo
     # End the read transaction, embed, then write: on SQLite a write takes the database's one
     # lock until the caller commits (so it must not span minutes of embedding), and a
