@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,8 +31,8 @@ from luodi.errors import NotFound, ValidationFailed
 from luodi.inventory.freshness import is_pushable
 from luodi.inventory.models import Demand
 from luodi.inventory.records import get_record
-from luodi.matching.engine import Match, Query, search
-from luodi.push.documents import doc_for, query_for
+from luodi.matching.engine import Collection, Match, Query, search
+from luodi.push.documents import query_for, text_of
 from luodi.push.index import TARGETS, indexes_for
 
 __all__ = ["DIRECTIONS", "MatchResult", "find_matches", "explain_pair"]
@@ -71,19 +72,24 @@ def _check(session: Session, actor: Actor, source_kind: str, source_id: int, tar
     return source
 
 
-def _query(session: Session, settings: Settings, source: Any, target: str) -> Query:
+def _query_vectors(settings: Settings, sources: Sequence[Any]) -> list[dict[str, np.ndarray]]:
+    """Each source's query vectors, one embedding call per model for all of them."""
     indexes = indexes_for(settings)
-    indexes.load_terms()  # cut the query with the same dictionary as the index
-    text = doc_for(source).text
-    vectors = {e.name: e.embed_queries([text])[0] for e in indexes.embedders()}
-    return query_for(source, vectors, target=target)
+    indexes.load_terms()  # the query is cut next (query_for), with the index's dictionary
+    texts = [text_of(s) for s in sources]
+    matrices = {e.name: e.embed_queries(texts) for e in indexes.embedders()}
+    return [{name: m[i] for name, m in matrices.items()} for i in range(len(sources))]
 
 
-def _search(session: Session, settings: Settings, target: str, query: Query, k: int,
+def _search(session: Session, settings: Settings, col: Collection, query: Query, k: int,
             ) -> list[Match]:
-    col = indexes_for(settings).collection(session, target)
     # Ask for more than k: some results may be dropped below (stale, hidden, not relevant).
     return search(col, query, k=k * 2 + 10, pool=settings.match_pool)
+
+
+def _collection(session: Session, settings: Settings, target: str) -> Collection:
+    """The target collection, synced with the database once per request."""
+    return indexes_for(settings).collection(session, target)
 
 
 def _usable(session: Session, actor: Actor, target: str, matches: Sequence[Match],
@@ -105,11 +111,9 @@ def _usable(session: Session, actor: Actor, target: str, matches: Sequence[Match
 MIN_LEXICAL_SHARE = 0.2
 
 
-def _related(match: Match, settings: Settings, best_lexical: float) -> bool:
+def _related(match: Match, related: dict[str, float], best_lexical: float) -> bool:
     """Related in meaning (a cosine at the embedder's level), or in words (see above)."""
-    embedders = {e.name: e for e in indexes_for(settings).embedders()}
-    if any(name in embedders and value >= embedders[name].related
-           for name, value in match.raw.items()):
+    if any(name in related and value >= related[name] for name, value in match.raw.items()):
         return True
     return bool(match.shared_terms) and (
         match.raw.get("lexical", 0.0) >= MIN_LEXICAL_SHARE * best_lexical)
@@ -118,11 +122,12 @@ def _related(match: Match, settings: Settings, best_lexical: float) -> bool:
 def _results(session: Session, actor: Actor, settings: Settings, target: str,
              matches: Sequence[Match], k: int, today: dt.date) -> list[MatchResult]:
     usable = _usable(session, actor, target, matches, today)
+    related = {e.name: e.related for e in indexes_for(settings).embedders()}
     best_lexical = max((m.raw.get("lexical", 0.0) for m in matches), default=0.0)
     out = []
     for m in matches:
         obj = usable.get(m.key)
-        if obj is None or not _related(m, settings, best_lexical):
+        if obj is None or not _related(m, related, best_lexical):
             continue
         out.append(MatchResult(target, obj, m.score, m.parts, m.shared_terms, m.facts, m.raw))
         if len(out) == k:
@@ -140,22 +145,23 @@ def find_matches(session: Session, actor: Actor, settings: Settings, source_kind
     source = _check(session, actor, source_kind, source_id, target)
     if source_kind == "enterprises":
         return _for_enterprise(session, actor, settings, source, k, today)
-    query = _query(session, settings, source, "enterprises" if target == "enterprises"
-                   else target)
+    [vectors] = _query_vectors(settings, [source])
     if target == "enterprises":
-        return _enterprises(session, actor, settings, source, query, k, today)
-    found = _search(session, settings, target, query, k)
+        return _enterprises(session, actor, settings, source, vectors, k, today)
+    found = _search(session, settings, _collection(session, settings, target),
+                    query_for(source, vectors, target=target), k)
     return _results(session, actor, settings, target, found, k, today)
 
 
 def _enterprises(session: Session, actor: Actor, settings: Settings, source: Any,
-                 profile_query: Query, k: int, today: dt.date) -> list[MatchResult]:
+                 vectors: dict[str, np.ndarray], k: int, today: dt.date) -> list[MatchResult]:
     """Enterprises for an achievement: the best of their demands' matches and their profile's."""
-    demand_query = _query(session, settings, source, "demands")
-    demands = _results(session, actor, settings, "demands",
-                       _search(session, settings, "demands", demand_query, k * 3), k * 3, today)
-    profiles = _results(session, actor, settings, "enterprises",
-                        _search(session, settings, "enterprises", profile_query, k), k, today)
+    demand_hits = _search(session, settings, _collection(session, settings, "demands"),
+                          query_for(source, vectors, target="demands"), k * 3)
+    demands = _results(session, actor, settings, "demands", demand_hits, k * 3, today)
+    profile_hits = _search(session, settings, _collection(session, settings, "enterprises"),
+                           query_for(source, vectors, target="enterprises"), k)
+    profiles = _results(session, actor, settings, "enterprises", profile_hits, k, today)
     best: dict[int, MatchResult] = {r.record.id: r for r in profiles}
     staff = is_staff(actor)
     for d in demands:
@@ -183,11 +189,11 @@ def _for_enterprise(session: Session, actor: Actor, settings: Settings, enterpri
     sources: list[Any] = list(session.scalars(select(Demand).where(
         Demand.enterprise_id == enterprise.id, Demand.status == "published")))
     sources = [d for d in sources if is_pushable(d, today)] + [enterprise]
+    col = _collection(session, settings, "achievements")
     best: dict[int, MatchResult] = {}
-    for src in sources:
-        query = _query(session, settings, src, "achievements")
-        for r in _results(session, actor, settings, "achievements",
-                          _search(session, settings, "achievements", query, k), k, today):
+    for src, vectors in zip(sources, _query_vectors(settings, sources), strict=True):
+        hits = _search(session, settings, col, query_for(src, vectors, target="achievements"), k)
+        for r in _results(session, actor, settings, "achievements", hits, k, today):
             if isinstance(src, Demand):
                 r.via = [{"demand_id": src.id, "title": src.title}]
             if r.record.id not in best or r.score > best[r.record.id].score:
