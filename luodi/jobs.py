@@ -78,39 +78,15 @@ def enqueue_embedding(settings: Settings, kind: str) -> None:
     _entry(settings)[1]["embed_missing"](kind)
 
 
-def embed_missing(settings: Settings, kind: str, batch: int = 64) -> int:
-    """Embed every matchable record of ``kind`` without a current vector; return how many.
-
-    Commits after each batch and model, so an interrupted run keeps what it did and a rerun
-    only does the rest (vectors are keyed by record, model and text hash). Nothing is written
-    while a batch is being embedded, so on SQLite the web requests that write (a login, a save)
-    never wait for the job for more than a moment.
-    """
-    import datetime as dt
-
-    from sqlalchemy import select
-
+def embed_missing(settings: Settings, kind: str) -> int:
+    """The embedding job: :func:`luodi.push.index.embed_missing` on its own connection."""
     from luodi.db import Database
-    from luodi.matching.embedders import get_embedder
-    from luodi.push.documents import text_of
-    from luodi.push.index import TARGETS, eligible
-    from luodi.push.vectors import vectors_for
+    from luodi.push.index import embed_missing as embed
 
-    model: Any = TARGETS[kind]
     db = Database.from_url(settings.resolved_database_url)
-    made = 0
     try:
         with db.sessions() as session:
-            ids = list(session.scalars(select(model.id).where(
-                eligible(model, dt.datetime.now(dt.UTC).date())).order_by(model.id)))
-            for start in range(0, len(ids), batch):
-                objs = session.scalars(select(model).where(model.id.in_(ids[start:start + batch]))
-                                       .order_by(model.id)).all()
-                keys, texts = [o.id for o in objs], [text_of(o) for o in objs]
-                for name in settings.embedder_names:
-                    _, missing = vectors_for(session, kind, keys, texts, get_embedder(name))
-                    made += len(missing)
-                    session.commit()
+            made = embed(session, settings, kind)
     finally:
         db.dispose()
     log.info("embedded %d %s vectors", made, kind)

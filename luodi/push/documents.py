@@ -75,9 +75,8 @@ def attrs_of(obj: Any, text: str) -> DocAttrs:
         return DocAttrs(language, obj.field_code, obj.trl_wanted, _party_region(obj, "enterprise"),
                         tuple(obj.cooperation_modes or ()), _confirmed(obj))
     if isinstance(obj, Enterprise):
-        return DocAttrs(language_of(text), None, None, obj.region_code, (), _confirmed(obj))
-    return DocAttrs(language_of(text), getattr(obj, "field_code", None), None, None, (),
-                    _confirmed(obj))
+        return DocAttrs(language, None, None, obj.region_code, (), _confirmed(obj))
+    return DocAttrs(language, obj.field_code, None, None, (), _confirmed(obj))  # an expert
 
 
 def tokens_of(text: str) -> list[str]:

@@ -45,7 +45,7 @@ from luodi.inventory.models import Achievement, Demand, Enterprise
 from luodi.matching.embedders import Embedder, get_embedder
 from luodi.matching.engine import Collection
 from luodi.matching.text import add_user_terms
-from luodi.push.documents import MatchDoc, doc_for, learn_keywords
+from luodi.push.documents import MatchDoc, doc_for, learn_keywords, text_of
 from luodi.push.vectors import vectors_for
 
 __all__ = ["TARGETS", "IndexStats", "MatchIndexes", "indexes_for"]
@@ -348,6 +348,29 @@ class MatchIndexes:
                         "embedders": list(col.embedders),
                         "watermark": entry.watermark.isoformat()})
         return out
+
+
+def embed_missing(session: Session, settings: Settings, kind: str, batch: int = 64) -> int:
+    """Embed every matchable record of ``kind`` without a current vector; return how many.
+
+    Commits after each batch and model, so an interrupted run keeps what it did and a rerun
+    only does the rest (vectors are keyed by record, model and text hash). Nothing is written
+    while a batch is being embedded, so on SQLite the web requests that write (a login, a save)
+    never wait for the job for more than a moment.
+    """
+    model = TARGETS[kind]
+    today = dt.datetime.now(dt.UTC).date()
+    ids = list(session.scalars(select(model.id).where(eligible(model, today)).order_by(model.id)))
+    made = 0
+    for start in range(0, len(ids), batch):
+        objs = session.scalars(select(model).where(model.id.in_(ids[start:start + batch]))
+                               .order_by(model.id)).all()
+        keys, texts = [o.id for o in objs], [text_of(o) for o in objs]
+        for name in settings.embedder_names:
+            _, missing = vectors_for(session, kind, keys, texts, get_embedder(name))
+            made += len(missing)
+            session.commit()
+    return made
 
 
 def _without_text(docs: list[MatchDoc]) -> list[MatchDoc]:
