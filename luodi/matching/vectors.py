@@ -2,9 +2,10 @@
 
 Vectors are unit length, so the inner product is the cosine. Up to ``ann_threshold`` rows every
 query is scored exactly against every row (one matrix-vector product: 3 ms at 10k × 512 and
-22 ms at 100k × 512, medians measured by bench/matching_latency.py on this 2-core machine). Above it, an HNSW graph (``usearch``, 8-bit quantised, built once per main segment)
-proposes candidates, which are then scored exactly; rows added since the build (the delta) are
-always scored exactly. docs/decisions/0006 explains why this index and not pgvector.
+22 ms at 100k × 512, medians measured by bench/matching_latency.py on this 2-core machine).
+Above it, an HNSW graph (``usearch``, 8-bit quantised, built once per main segment) proposes
+candidates, which are then scored exactly; rows added since the build (the delta) are always
+scored exactly. docs/decisions/0006 explains why this index and not pgvector.
 """
 
 from __future__ import annotations
