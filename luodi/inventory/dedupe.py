@@ -25,7 +25,7 @@ Shingling (frozen, see ``SIGNATURE_VERSION``)
     bumping ``SIGNATURE_VERSION`` and recomputing stored signatures (old ones are then rejected).
 
 Speed (signatures are computed on every save): the ``t2s`` step hands OpenCC only the stretches
-of text it would change (:class:`luodi.matching.text.SkippingConverter`, same output), the
+of text it would change (:func:`luodi.matching.text.to_simplified`, same output), the
 punctuation fold is one regular expression (``[\\W_]`` is exactly "not ``str.isalnum``"), jieba's
 cut of each space-free chunk is memoised (a space always ends a jieba block, so the chunks' cuts
 joined are the text's cut) and runs through :func:`luodi.matching.text.jieba_cut`, an exact and
@@ -53,11 +53,10 @@ from functools import cache, lru_cache
 
 import jieba
 import numpy as np
-import opencc
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from luodi.errors import ValidationFailed
-from luodi.matching.text import SkippingConverter, jieba_cut
+from luodi.matching.text import jieba_cut, to_simplified
 
 NUM_PERM = 128
 SEED = 1
@@ -70,17 +69,6 @@ SIGNATURE_BYTES = len(_HEADER) + 4 * NUM_PERM
 _lock = threading.Lock()
 # Runs of characters that are not str.isalnum(): \W is "not alphanumeric and not _".
 _NOT_ALNUM = re.compile(r"[\W_]+")
-
-
-@cache
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
-
-
-@cache
-def _fast_t2s() -> SkippingConverter:
-    # Same output as _t2s().convert(), but OpenCC only sees what it would change.
-    return SkippingConverter(_t2s())
 
 
 @cache
@@ -103,7 +91,7 @@ def _permutations() -> tuple[np.ndarray, np.ndarray]:
 
 def normalise(text: str) -> str:
     """Fold width, traditional → simplified, case; punctuation and spacing become one space."""
-    text = _fast_t2s().convert(unicodedata.normalize("NFKC", text)).casefold()
+    text = to_simplified(unicodedata.normalize("NFKC", text)).casefold()
     # Every character that is not alphanumeric becomes a space, runs of them one space.
     return _NOT_ALNUM.sub(" ", text).strip(" ")
 
