@@ -110,6 +110,48 @@ class Settings(BaseSettings):
         description="Run one job worker thread inside `luodi serve` (the embedded default). Set "
         "false when `luodi worker` processes run separately.",
     )
+    push_cap_per_recipient: int = Field(
+        5, ge=1, le=50, description="Push cycles: at most this many achievements per enterprise "
+        "per cycle (k).",
+    )
+    push_min_recipients: int = Field(
+        2, ge=0, le=50, description="Push cycles: each published achievement in an active "
+        "catalogue aims for at least this many recipients (d).",
+    )
+    push_min_score: float = Field(
+        1.0, description="Push cycles: pairs scoring below this (the blended match score shown "
+        "on match pages) are never pushed.",
+    )
+    push_candidates: int = Field(
+        30, ge=1, le=100, description="Push cycles: candidate achievements taken per enterprise "
+        "(and enterprises per catalogue achievement) before planning.",
+    )
+    push_schedule: str = Field(
+        "0 1 * * 1", description="When scheduled push cycles run, as a cron line in UTC "
+        "(default Monday 01:00 UTC, 09:00 in Beijing); empty to schedule none.",
+    )
+    push_email_max_per_week: int = Field(
+        2, ge=0, description="Frequency cap: e-mail digests a person receives in 7 days at "
+        "most, unless they chose fewer.",
+    )
+    webhook_allow_private: bool = Field(
+        False, description="Let webhooks reach private, loopback and link-local addresses "
+        "(tests, an intranet); otherwise only an operator can allow it per endpoint.",
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, description="Timeout of one webhook call.",
+    )
+    outbox_max_attempts: int = Field(
+        8, ge=1, description="Attempts to deliver an e-mail or webhook before it is marked dead.",
+    )
+    outbox_backoff_seconds: float = Field(
+        30.0, gt=0, description="First retry delay of a failed delivery; doubles per attempt "
+        "(with jitter), capped at a day.",
+    )
+    outbox_claim_seconds: float = Field(
+        120.0, gt=0, description="How long a dispatcher holds a message it is sending; a "
+        "message claimed by a worker that died is retried after this.",
+    )
     upload_max_mb: int = Field(
         50, ge=1, description="Largest import file accepted, in MB (uploads and `luodi import`; "
         "the CLI's --max-file-mb overrides it).",

@@ -122,6 +122,26 @@ def _may_read_reminder(actor: Actor, obj: Any) -> bool:
     return actor.org_id is not None and org == actor.org_id
 
 
+def _member_of(actor: Actor, obj: Any) -> bool:
+    """Members of the organisation the object belongs to (``owner_org_id``)."""
+    return _owner(actor, obj)
+
+
+def _staff_or_member(actor: Actor, obj: Any) -> bool:
+    return is_staff(actor) or _owner(actor, obj)
+
+
+def _has_inbox(actor: Actor, _obj: Any) -> bool:
+    """Enterprise members read their organisation's pushes; staff read any inbox."""
+    return is_staff(actor) or (actor.org_id is not None and actor.org_kind == "enterprise")
+
+
+def _may_declare_conflict(actor: Actor, obj: Any) -> bool:
+    """A conflict of interest is declared by staff, the enterprise, or the institution."""
+    return is_staff(actor) or _owner(actor, obj) or (
+        actor.org_id is not None and getattr(obj, "institution_org_id", None) == actor.org_id)
+
+
 RULES: dict[str, Rule] = {
     # organisations
     "org.create": _staff,
@@ -175,6 +195,20 @@ RULES: dict[str, Rule] = {
     "enterprises.matches": _staff_or_owner,  # → achievements, through its demands and profile
     "experts.matches": _staff_or_owner,  # the expert themself and staff
     "matching.rebuild": _staff,
+    # push cycles (推送): planning is staff work; recipients act on their own pushes
+    "push.run": _staff,
+    "push.read_cycles": _staff,
+    "push.export": _staff,
+    "push.inbox": _has_inbox,
+    "push.read": _staff_or_member,  # obj: Push (the recipient organisation)
+    "push.feedback": _member_of,  # only the recipient gives feedback, not staff on its behalf
+    "push.institution_view": _staff_or_owner,  # obj: Institution
+    "push.preferences": _authenticated,  # one's own choices (the service uses actor.user_id)
+    "push.subscription": _staff_or_member,  # obj: Subscription
+    "push.webhooks": _staff_or_member,  # obj: WebhookEndpoint
+    "push.webhooks.allow_private": _staff,
+    "push.opt_out": _staff_or_owner,  # obj: Enterprise
+    "push.declare_conflict": _may_declare_conflict,  # obj: a ConflictTarget
     "inventory.import": _staff,
     "inventory.export": _staff,
     "inventory.review_duplicates": _staff,
