@@ -36,7 +36,7 @@ class Plan:
     chosen: np.ndarray  # positions in the pair arrays
     pushes: int
     recipients: int
-    coverage: float  # share of items reaching at least d recipients
+    coverage: float  # share of the items with d > 0 reaching d recipients (0 when none)
     exposure_gini: float  # inequality of pushes per item (0: equal)
     mean_score: float
 
@@ -58,13 +58,30 @@ def gini(values: np.ndarray) -> float:
 
 
 def _figures(chosen: np.ndarray, recipient: np.ndarray, item: np.ndarray, score: np.ndarray,
-             n_items: int, d: int) -> Plan:
+             n_items: int, need: np.ndarray) -> Plan:
     per_item = np.bincount(item[chosen], minlength=n_items)
+    wanted = need > 0  # coverage counts only the items that ask for recipients
+    coverage = float((per_item[wanted] >= need[wanted]).mean()) if wanted.any() else 0.0
     return Plan(chosen=chosen, pushes=len(chosen),
                 recipients=len(np.unique(recipient[chosen])),
-                coverage=float((per_item >= d).mean()) if n_items else 0.0,
-                exposure_gini=gini(per_item),
+                coverage=coverage, exposure_gini=gini(per_item),
                 mean_score=float(score[chosen].mean()) if len(chosen) else 0.0)
+
+
+def _per_item(d: int | np.ndarray, n_items: int) -> np.ndarray:
+    need = np.full(n_items, d, np.int64) if np.isscalar(d) else np.asarray(d, np.int64)
+    if len(need) != n_items or (need < 0).any():
+        raise ValueError("d must be a non-negative count, or one per item")
+    return need
+
+
+def _caps(k: int | np.ndarray, recipients: np.ndarray) -> np.ndarray:
+    """Each listed recipient's cap; an array ``k`` is indexed by recipient id."""
+    caps = np.full(len(recipients), k, np.int64) if np.isscalar(k) else \
+        np.asarray(k, np.int64)[recipients]
+    if (caps < 0).any():
+        raise ValueError("k must be non-negative")
+    return caps
 
 
 def _check(recipient: np.ndarray, item: np.ndarray, score: np.ndarray) -> None:
@@ -76,29 +93,36 @@ def _check(recipient: np.ndarray, item: np.ndarray, score: np.ndarray) -> None:
 
 
 def plan_cycle(recipient: np.ndarray, item: np.ndarray, score: np.ndarray, *, n_items: int,
-               k: int, d: int) -> Plan:
-    """The min-cost-flow plan over the allowed pairs (see the module doc)."""
+               k: int | np.ndarray, d: int | np.ndarray) -> Plan:
+    """The min-cost-flow plan over the allowed pairs (see the module doc).
+
+    ``k`` is one cap for all or an array indexed by recipient id; ``d`` one target for all or
+    one per item (0 for items that only take what comes, e.g. those in no active catalogue).
+    """
     recipient, item = np.asarray(recipient, np.int64), np.asarray(item, np.int64)
     score = np.asarray(score, np.float64)
     _check(recipient, item, score)
+    need = _per_item(d, n_items)
     if not len(score):
-        return _figures(np.zeros(0, np.int64), recipient, item, score, n_items, d)
+        return _figures(np.zeros(0, np.int64), recipient, item, score, n_items, need)
     recipients = np.unique(recipient)
+    caps = _caps(k, recipients)
     r_node = {int(r): n_items + 1 + i for i, r in enumerate(recipients)}
     source, sink = 0, n_items + 1 + len(recipients)
-    total = len(recipients) * k
+    total = int(caps.sum())
     flow = min_cost_flow.SimpleMinCostFlow()
     # item nodes are 1..n_items
     for i in range(n_items):
-        flow.add_arc_with_capacity_and_unit_cost(source, i + 1, d, -COVER_BONUS)
+        if need[i]:
+            flow.add_arc_with_capacity_and_unit_cost(source, i + 1, int(need[i]), -COVER_BONUS)
         flow.add_arc_with_capacity_and_unit_cost(source, i + 1, total, 0)
     first_pair = flow.num_arcs()
     costs = -np.round(score * SCALE).astype(np.int64)
     flow.add_arcs_with_capacity_and_unit_cost(
         item + 1, np.array([r_node[int(r)] for r in recipient], np.int64),
         np.ones(len(item), np.int64), costs)
-    for node in r_node.values():
-        flow.add_arc_with_capacity_and_unit_cost(node, sink, k, 0)
+    for node, cap in zip(r_node.values(), caps, strict=True):
+        flow.add_arc_with_capacity_and_unit_cost(node, sink, int(cap), 0)
     flow.add_arc_with_capacity_and_unit_cost(source, sink, total, 0)
     flow.set_node_supply(source, total)
     flow.set_node_supply(sink, -total)
@@ -106,19 +130,24 @@ def plan_cycle(recipient: np.ndarray, item: np.ndarray, score: np.ndarray, *, n_
     if status != flow.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed: {status}")
     used = np.array([flow.flow(first_pair + j) for j in range(len(item))], np.int64)
-    return _figures(np.flatnonzero(used > 0), recipient, item, score, n_items, d)
+    return _figures(np.flatnonzero(used > 0), recipient, item, score, n_items, need)
 
 
 def greedy_plan(recipient: np.ndarray, item: np.ndarray, score: np.ndarray, *, n_items: int,
-                k: int, d: int) -> Plan:
+                k: int | np.ndarray, d: int | np.ndarray) -> Plan:
     """Each recipient simply takes its ``k`` best-scoring allowed items (the comparison plan)."""
     recipient, item = np.asarray(recipient, np.int64), np.asarray(item, np.int64)
     score = np.asarray(score, np.float64)
     _check(recipient, item, score)
+    need = _per_item(d, n_items)
     order = np.lexsort((-score, recipient))  # by recipient, best score first
     rank = np.zeros(len(order), np.int64)
     sorted_r = recipient[order]
+    if not len(order):
+        return _figures(np.zeros(0, np.int64), recipient, item, score, n_items, need)
     starts = np.r_[0, np.flatnonzero(np.diff(sorted_r)) + 1]
     for start, end in zip(starts, np.r_[starts[1:], len(order)], strict=True):
         rank[order[start:end]] = np.arange(end - start)
-    return _figures(np.flatnonzero(rank < k), recipient, item, score, n_items, d)
+    cap = np.full(len(recipient), k, np.int64) if np.isscalar(k) else \
+        np.asarray(k, np.int64)[recipient]
+    return _figures(np.flatnonzero(rank < cap), recipient, item, score, n_items, need)

@@ -86,3 +86,19 @@ def test_gini_matches_the_textbook_formula() -> None:
 def test_a_repeated_pair_is_refused() -> None:
     with pytest.raises(ValueError, match="twice"):
         plan_cycle(np.array([0, 0]), np.array([1, 1]), np.array([1.0, 2.0]), n_items=2, k=1, d=1)
+
+
+def test_per_item_targets_and_per_recipient_caps() -> None:
+    # Item 0 asks for two recipients, item 1 for none; recipient 1 may take only one item.
+    r = np.array([0, 0, 1, 1])
+    i = np.array([0, 1, 0, 1])
+    s = np.array([1.0, 3.0, 1.0, 3.0])
+    plan = plan_cycle(r, i, s, n_items=2, k=np.array([2, 1]), d=np.array([2, 0]))
+    chosen = {(int(r[c]), int(i[c])) for c in plan.chosen}
+    assert chosen == {(0, 0), (0, 1), (1, 0)}  # recipient 1 spends its one slot on coverage
+    assert plan.coverage == 1.0
+    greedy = greedy_plan(r, i, s, n_items=2, k=np.array([2, 1]), d=np.array([2, 0]))
+    assert {(int(r[c]), int(i[c])) for c in greedy.chosen} == {(0, 0), (0, 1), (1, 1)}
+    assert greedy.coverage == 0.0
+    with pytest.raises(ValueError, match="one per item"):
+        plan_cycle(r, i, s, n_items=2, k=1, d=np.array([1]))
