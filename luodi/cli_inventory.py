@@ -110,12 +110,21 @@ def _print_report(report: Any, file: Path) -> None:
 
 @app.command("export")
 def export_cmd(
-    kind: Kind,
-    file: Annotated[Path, typer.Argument(help="Target .csv (UTF-8 with BOM) or .xlsx file.")],
+    kind: Annotated[str, typer.Argument(help=KIND_HELP + "; or pushes (the push ledger) or "
+                                        "judgments (feedback as a `luodi eval` task folder)")],
+    file: Annotated[Path, typer.Argument(help="Target .csv (UTF-8 with BOM) or .xlsx file; a "
+                                         "folder for judgments.")],
+    locale: Annotated[str, typer.Option(help="Language of the push reasons: zh_CN or en.")
+                      ] = "zh_CN",
 ) -> None:
     """Export every record of KIND to FILE (.csv or .xlsx, by extension)."""
     from luodi.inventory.exporting import export_records
 
+    if kind in ("pushes", "judgments"):
+        from luodi.cli_pushes import export_ledger
+
+        export_ledger(kind, file, locale)
+        return
     settings = _settings()
     with _database(settings).sessions() as session:
         try:

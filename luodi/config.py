@@ -119,7 +119,7 @@ class Settings(BaseSettings):
         "catalogue aims for at least this many recipients (d).",
     )
     push_min_score: float = Field(
-        1.0, description="Push cycles: pairs scoring below this (the blended match score shown "
+        3.0, description="Push cycles: pairs scoring below this (the blended match score shown "
         "on match pages) are never pushed.",
     )
     push_candidates: int = Field(

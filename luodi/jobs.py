@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
-from huey import Huey, MemoryHuey, SqliteHuey
+from huey import Huey, MemoryHuey, SqliteHuey, crontab
 
 from luodi.config import Settings
 
-__all__ = ["InProcessWorker", "embed_missing", "enqueue_embedding", "queue"]
+__all__ = ["InProcessWorker", "embed_missing", "enqueue_dispatch", "enqueue_embedding", "queue"]
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +71,45 @@ def _register(huey: Huey, settings: Settings) -> dict[str, Any]:
     def embed_missing_task(kind: str) -> int:
         return embed_missing(settings, kind)
 
-    return {"embed_missing": embed_missing_task}
+    @huey.task()
+    def push_tick_task() -> dict[str, Any]:
+        return push_tick(settings)
+
+    @huey.task()
+    def dispatch_task() -> dict[str, Any]:
+        return push_tick(settings, plan=False)
+
+    # Every minute, and once when a consumer starts: a cycle or a delivery interrupted by a
+    # crash is picked up again by the next tick (luodi/push/schedule.py says why that is safe).
+    @huey.periodic_task(crontab(minute="*"))
+    def push_tick_periodic() -> dict[str, Any]:
+        return push_tick(settings)
+
+    @huey.on_startup()
+    def recover_on_startup() -> None:
+        push_tick_task()
+
+    return {"embed_missing": embed_missing_task, "push_tick": push_tick_task,
+            "dispatch": dispatch_task}
 
 
 def enqueue_embedding(settings: Settings, kind: str) -> None:
     """Ask for the records of ``kind`` that lack a vector to be embedded in the background."""
     _entry(settings)[1]["embed_missing"](kind)
+
+
+def enqueue_dispatch(settings: Settings) -> None:
+    """Ask for the outbox to be sent now (after a cycle was written) rather than at the tick."""
+    _entry(settings)[1]["dispatch"]()
+
+
+def push_tick(settings: Settings, *, plan: bool = True) -> dict[str, Any]:
+    """The push tick: :func:`luodi.push.schedule.tick`, logged."""
+    from luodi.push.schedule import tick
+
+    result = tick(settings, plan=plan)
+    log.info("push tick: %s", result)
+    return result
 
 
 def embed_missing(settings: Settings, kind: str) -> int:
@@ -96,16 +130,27 @@ def embed_missing(settings: Settings, kind: str) -> int:
 class InProcessWorker(threading.Thread):
     """One worker thread inside the web process, for the embedded default."""
 
-    def __init__(self, settings: Settings, poll_seconds: float = 1.0) -> None:
+    def __init__(self, settings: Settings, poll_seconds: float = 1.0,
+                 tick_seconds: float = 60.0) -> None:
         super().__init__(name="luodi-jobs", daemon=True)
+        self.settings = settings
         self.huey = queue(settings)
         self.poll_seconds = poll_seconds
+        self.tick_seconds = tick_seconds
         self._stop_event = threading.Event()
 
     def run(self) -> None:
-        """Take tasks off the queue until stopped; a failing task is logged, not fatal."""
+        """Take tasks off the queue until stopped; a failing task is logged, not fatal.
+
+        There is no Huey scheduler in this thread, so it runs the push tick itself: at start
+        (recovering anything a crash interrupted) and every ``tick_seconds``.
+        """
+        last_tick = 0.0
         while not self._stop_event.is_set():
             try:
+                if time.monotonic() - last_tick >= self.tick_seconds:
+                    last_tick = time.monotonic()
+                    push_tick(self.settings)
                 task = self.huey.dequeue()
                 if task is None:
                     self._stop_event.wait(self.poll_seconds)

@@ -153,6 +153,9 @@ def load_demo(session: Session, settings: Settings, sample_dir: Path = SAMPLE_DI
                   reports.items()}, "completed": completed})
     session.commit()
     made = _ensure_accounts(session, actor, settings)
+    from luodi.push.demo import ensure_push_demo  # push builds on inventory, not the reverse
+
+    made += ensure_push_demo(session, actor, settings, DEMO_PASSWORD)
     return DemoSummary(reports, _counts(session), made, completed=completed)
 
 

@@ -136,6 +136,12 @@ class MatchIndexes:
                 self.sync(session, kind)
             return entry.collection
 
+    def pending(self, session: Session, kind: str) -> int:
+        """Records of ``kind`` still waiting for their vectors (after bringing it up to date)."""
+        self.collection(session, kind)
+        with self._lock:
+            return len(self._entries[kind].pending)
+
     def _load(self, kind: str) -> _Entry | None:
         path = self.root / kind
         meta_file = path / "index.json"

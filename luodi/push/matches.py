@@ -32,10 +32,11 @@ from luodi.inventory.freshness import is_pushable
 from luodi.inventory.models import Demand
 from luodi.inventory.records import get_record
 from luodi.matching.engine import Collection, Match, Query, search
-from luodi.push.documents import query_for, text_of
+from luodi.matching.text import language_of
+from luodi.push.documents import query_for, text_of, tokens_of
 from luodi.push.index import TARGETS, indexes_for
 
-__all__ = ["DIRECTIONS", "MatchResult", "find_matches", "explain_pair"]
+__all__ = ["DIRECTIONS", "MatchResult", "explain_pair", "find_matches", "find_for_text"]
 
 # (source kind, target kind) → the policy action that allows asking.
 DIRECTIONS: dict[tuple[str, str], str] = {
@@ -213,3 +214,23 @@ def explain_pair(session: Session, actor: Actor, settings: Settings, source_kind
         if result.record.id == target_id:
             return result
     raise NotFound("This record is not among the matches.")
+
+
+def find_for_text(session: Session, actor: Actor, settings: Settings, text: str, *,
+                  k: int = 10, field: str | None = None, region: str | None = None,
+                  today: dt.date | None = None) -> list[MatchResult]:
+    """Achievements for a free text, e.g. an enterprise's subscribed fields and keywords.
+
+    The same search and the same filters as :func:`find_matches`; the caller authorises (the
+    push cycle runs it for each subscription, as the system).
+    """
+    if not 1 <= k <= MAX_K or not text.strip():
+        return []
+    today = today or dt.datetime.now(dt.UTC).date()
+    indexes = indexes_for(settings)
+    indexes.load_terms()
+    vectors = {e.name: e.embed_queries([text])[0] for e in indexes.embedders()}
+    query = Query(tokens_of(text), vectors, language=language_of(text), field=field,
+                  region=region)
+    found = _search(session, settings, _collection(session, settings, "achievements"), query, k)
+    return _results(session, actor, settings, "achievements", found, k, today)
