@@ -39,8 +39,9 @@ from luodi.inventory.models import Achievement
 from luodi.matching.planner import Plan, greedy_plan, plan_cycle
 from luodi.push.audience import Recipient, recipients
 from luodi.push.candidates import Candidate, gather
+from luodi.push.consent import forbidden_arcs
 from luodi.push.explain import reason_for
-from luodi.push.ledger import OutboxMessage, Push, PushBlock, PushCycle
+from luodi.push.ledger import OutboxMessage, Push, PushCycle
 from luodi.push.notify import write_cycle
 
 __all__ = ["CycleResult", "PlannedPush", "run_cycle", "settle_cycles"]
@@ -109,12 +110,8 @@ def _forbidden(session: Session, pairs: dict[tuple[int, int], Candidate],
                achievements: dict[int, Achievement]) -> set[tuple[int, int]]:
     """Pairs never to push: pushed in an earlier cycle, opted out of, or in conflict."""
     out = {(e, a) for e, a in session.execute(select(Push.enterprise_id, Push.achievement_id))}
-    by_institution: set[tuple[int, int]] = set()
-    for block in session.scalars(select(PushBlock)):
-        if block.achievement_id is not None:
-            out.add((block.enterprise_id, block.achievement_id))
-        elif block.institution_id is not None:
-            by_institution.add((block.enterprise_id, block.institution_id))
+    by_achievement, by_institution = forbidden_arcs(session)
+    out |= by_achievement
     for e, a in pairs:
         if (e, achievements[a].institution_id) in by_institution:
             out.add((e, a))
