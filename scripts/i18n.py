@@ -24,7 +24,8 @@ def main() -> int:
         po = LOCALE / locale / "LC_MESSAGES/messages.po"
         action = "update" if po.exists() else "init"
         subprocess.run([*babel, action, "-i", str(POT), "-d", str(LOCALE), "-l", locale,
-                        "--no-wrap", *(["--ignore-obsolete"] if action == "update" else [])],
+                        "--no-wrap", *(["--ignore-obsolete", "--no-fuzzy-matching"]
+                                       if action == "update" else [])],
                        cwd=ROOT, check=True)
     return 0
 

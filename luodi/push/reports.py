@@ -116,8 +116,7 @@ class AchievementReach:
 
     @property
     def interested_enterprises(self) -> list[Enterprise]:
-        """Enterprises that said they are interested: the only recipients an institution sees
-        by name. Those who passed are counted, not named."""
+        """Enterprises that said they are interested: the leads to follow up first."""
         return [p.enterprise for p in self.pushes if p.feedback == "interested"]
 
 

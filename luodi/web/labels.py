@@ -40,3 +40,28 @@ PART_LABELS = {
     "mode": N_("Cooperation mode"), "freshness": N_("Up to date"),
     "company": N_("Close to the other best matches"), "leader": N_("Strongest direct match"),
 }
+
+# Push cycles (推送): feedback, why a push was not relevant, deliveries. Keys are the codes in
+# luodi.push.ledger (FEEDBACK, NOT_RELEVANT_REASONS, OutboxMessage.channel and .status).
+FEEDBACK_LABELS = {
+    "relevant": N_("Useful"), "not_relevant": N_("Not relevant"),
+    "interested": N_("Interested"), "no_reply": N_("No reaction yet"),
+    "unread": N_("Not read yet"), "read": N_("Read"), "pushed": N_("Pushed"),
+}
+NOT_RELEVANT_LABELS = {
+    "wrong_field": N_("Not our field"), "too_early": N_("Too early-stage for us"),
+    "too_costly": N_("Too costly"), "have_it": N_("We already have this"),
+    "too_far": N_("Too far away"), "not_now": N_("Not now"), "other": N_("Other reason"),
+}
+DELIVERY_LABELS = {
+    "inbox": N_("In-app inbox"), "email": N_("E-mail"), "webhook": N_("Webhook"),
+    "pending": N_("Waiting"), "sending": N_("Sending"), "sent": N_("Sent"),
+    "failed": N_("Failed, will retry"), "dead": N_("Gave up"),
+    "suppressed": N_("Not sent (opted out or over the cap)"),
+    "delivering": N_("Delivering"), "delivered": N_("Delivered"),
+}
+FIGURE_LABELS = {
+    "pushes": N_("Pushes"), "recipients": N_("Recipients"),
+    "coverage": N_("Coverage of catalogue achievements"),
+    "exposure_gini": N_("Unevenness of exposure (Gini)"), "mean_score": N_("Mean match score"),
+}

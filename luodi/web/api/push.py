@@ -174,11 +174,20 @@ class PartyRef(BaseModel):
     name: str
 
 
+class ReachRecipientOut(BaseModel):
+    """Who received an achievement, when, and how they reacted (a reason only in aggregate)."""
+
+    enterprise: PartyRef
+    pushed_at: str
+    read: bool
+    reaction: str | None = Field(description="relevant, not_relevant, interested or null")
+
+
 class ReachOut(BaseModel):
     achievement: AchievementRef
     counts: dict[str, int] = Field(description=", ".join(reports.REACH_KEYS))
-    interested: list[PartyRef] = Field(
-        description="Enterprises that said they are interested; those who passed are not named")
+    recipients: list[ReachRecipientOut]
+    interested: list[PartyRef] = Field(description="Enterprises that said they are interested")
 
 
 class InstitutionReachOut(BaseModel):
@@ -403,6 +412,12 @@ def test_webhook(endpoint_id: int, ctx: UserCtx) -> WebhookTestOut:
 
 # --- institutions: reach and why passed ---------------------------------------------------
 
+def _reach_recipient(push: Push) -> ReachRecipientOut:
+    return ReachRecipientOut(enterprise=PartyRef(id=push.enterprise_id, name=push.enterprise.name),
+                             pushed_at=push.created_at.isoformat(),
+                             read=push.read_at is not None, reaction=push.feedback)
+
+
 @router.get("/institutions/{institution_id}/push-reach", response_model=InstitutionReachOut,
             summary="Whom an institution's achievements reached, and why others passed")
 def push_reach(institution_id: int, ctx: CtxDep) -> InstitutionReachOut:
@@ -410,6 +425,7 @@ def push_reach(institution_id: int, ctx: CtxDep) -> InstitutionReachOut:
     return InstitutionReachOut(
         institution=PartyRef(id=view.institution.id, name=view.institution.name),
         achievements=[ReachOut(achievement=_ref(r.achievement), counts=r.counts,
+                               recipients=[_reach_recipient(p) for p in r.pushes],
                                interested=[PartyRef(id=e.id, name=e.name)
                                            for e in r.interested_enterprises])
                       for r in view.achievements],

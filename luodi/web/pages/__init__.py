@@ -11,6 +11,7 @@ from luodi.web.pages import (
     home,
     imports,
     matches,
+    push,
     records,
     reminders,
 )
@@ -24,5 +25,6 @@ router.include_router(catalogues.router)
 router.include_router(duplicates.router)
 router.include_router(reminders.router)
 router.include_router(matches.router)
+router.include_router(push.router)
 router.include_router(records.router)
 router.include_router(imports.router)
