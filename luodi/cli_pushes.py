@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,11 +17,11 @@ push_app = typer.Typer(help="Push cycles (推送).", no_args_is_help=True)
 app.add_typer(push_app, name="push")
 
 
-def _print_figures(figures: dict[str, object]) -> None:
-    greedy = figures.get("greedy") or {}
+def _print_figures(figures: dict[str, Any]) -> None:
+    greedy: dict[str, Any] = figures.get("greedy") or {}
     typer.echo(f"{'':22}{'planned (flow)':>16}{'greedy top-k':>16}")
     for key in ("pushes", "recipients", "coverage", "exposure_gini", "mean_score"):
-        typer.echo(f"{key:22}{figures.get(key)!s:>16}{greedy.get(key)!s:>16}")  # type: ignore[union-attr]
+        typer.echo(f"{key:22}{figures.get(key)!s:>16}{greedy.get(key)!s:>16}")
     typer.echo(f"k = {figures.get('cap_per_recipient')}, d = {figures.get('min_recipients')}, "
                f"min score = {figures.get('min_score')}, eligible achievements = "
                f"{figures.get('eligible_items')}, candidates = {figures.get('candidates')}, "

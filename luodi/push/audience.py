@@ -78,7 +78,7 @@ def recipients(session: Session, settings: Settings) -> list[Recipient]:
     out = []
     for ent in session.scalars(select(Enterprise).where(Enterprise.organisation_id.is_not(None))
                                .order_by(Enterprise.id)):
-        org = int(ent.organisation_id or 0)
+        org = ent.organisation_id or 0
         sub = subs.get(org)
         members = people.get(org, [])
         if (sub is not None and sub.paused) or not any(p.personalised for p in members):
@@ -100,4 +100,4 @@ def email_budget(session: Session, user_ids: list[int], now: dt.datetime) -> dic
             OutboxMessage.channel == "email", OutboxMessage.user_id.in_(user_ids),
             OutboxMessage.status != "suppressed", OutboxMessage.created_at >= since)
         .group_by(OutboxMessage.user_id)).all()
-    return {int(uid): int(n) for uid, n in rows}
+    return {int(uid or 0): int(n) for uid, n in rows}

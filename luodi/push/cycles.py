@@ -42,27 +42,9 @@ from luodi.push.candidates import Candidate, gather
 from luodi.push.consent import forbidden_arcs
 from luodi.push.explain import reason_for
 from luodi.push.ledger import OutboxMessage, Push, PushCycle
-from luodi.push.notify import write_cycle
+from luodi.push.notify import PlannedPush, write_cycle
 
 __all__ = ["CycleResult", "PlannedPush", "run_cycle", "settle_cycles"]
-
-
-@dataclass(frozen=True)
-class PlannedPush:
-    """One pair of the plan, as the dry run shows it and the ledger stores it."""
-
-    enterprise_id: int
-    enterprise_name: str
-    organisation_id: int
-    achievement_id: int
-    title: str
-    summary: str | None  # the public teaser
-    score: float
-    rank: int
-    reason: str
-    reason_en: str
-    catalogue_id: int | None
-    explanation: dict[str, Any]
 
 
 @dataclass

@@ -30,7 +30,7 @@ MAX_ITEMS = 40
 
 def _ensure_members(session: Session, actor: Actor, settings: Settings,
                     password: str) -> list[tuple[str, str, str | None]]:
-    made = []
+    made: list[tuple[str, str, str | None]] = []
     demo = session.scalars(select(Enterprise).where(Enterprise.source == "demo")
                            .order_by(Enterprise.external_id)).all()
     for ent in demo:

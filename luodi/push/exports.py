@@ -107,7 +107,8 @@ def export_judgments(session: Session, actor: Actor, directory: str | Path) -> d
         writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
         writer.writerow(["query-id", "corpus-id", "score"])
         for p in judged:
-            writer.writerow([f"e{p.enterprise_id}", f"a{p.achievement_id}", GRADES[p.feedback]])
+            writer.writerow([f"e{p.enterprise_id}", f"a{p.achievement_id}",
+                             GRADES[p.feedback or ""]])
     counts = {"queries": len(queries), "documents": len(docs), "judgments": len(judged)}
     audit.record(session, actor, "push.export_judgments", detail=counts)
     session.commit()

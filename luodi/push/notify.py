@@ -15,7 +15,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,20 +26,21 @@ from luodi.inventory.catalogue_models import Catalogue, CatalogueVersion
 from luodi.push.audience import Person, email_budget, enterprise_people
 from luodi.push.ledger import Announcement, OutboxMessage, Push, PushCycle, WebhookEndpoint
 
-__all__ = ["write_cycle"]
+__all__ = ["PlannedPush", "write_cycle"]
 
 TEASER = 160  # characters of an achievement's public summary in a message
 
 
-class Planned(Protocol):
-    """What :func:`write_cycle` needs of a planned pair (``cycles.PlannedPush``)."""
+@dataclass(frozen=True)
+class PlannedPush:
+    """One pair of a cycle's plan, as the dry run shows it and the ledger stores it."""
 
     enterprise_id: int
     enterprise_name: str
     organisation_id: int
     achievement_id: int
     title: str
-    summary: str | None
+    summary: str | None  # the public teaser
     score: float
     rank: int
     reason: str
@@ -47,7 +49,7 @@ class Planned(Protocol):
     explanation: dict[str, Any]
 
 
-def _pushes(session: Session, cycle: PushCycle, rows: Sequence[Planned], now: dt.datetime,
+def _pushes(session: Session, cycle: PushCycle, rows: Sequence[PlannedPush], now: dt.datetime,
             ) -> list[Push]:
     pushes = [Push(cycle_id=cycle.id, enterprise_id=r.enterprise_id,
                    organisation_id=r.organisation_id, achievement_id=r.achievement_id,
@@ -136,7 +138,7 @@ def _webhooks(session: Session, settings: Settings, cycle: PushCycle,
     return len(endpoints)
 
 
-def write_cycle(session: Session, settings: Settings, cycle: PushCycle, rows: Sequence[Planned],
+def write_cycle(session: Session, settings: Settings, cycle: PushCycle, rows: Sequence[PlannedPush],
                 *, now: dt.datetime) -> dict[str, int]:
     """Add the cycle's pushes, announcements and outbox messages; returns their counts."""
     pushes = _pushes(session, cycle, rows, now)

@@ -27,7 +27,8 @@ from tests.conftest import SECRET
 from tests.factories import login
 
 runner = CliRunner()
-DEMO_EMAILS = ("operator@demo.luodi", "tto@demo.luodi", "ent@demo.luodi", "gov@demo.luodi")
+DEMO_EMAILS = ("operator@demo.luodi", "tto@demo.luodi", "ent@demo.luodi", "gov@demo.luodi",
+               "e01@demo.luodi", "e18@demo.luodi")
 
 
 def _one(session, model, source, external_id):  # type: ignore[no-untyped-def]
@@ -92,8 +93,16 @@ def test_full_demo_loads_every_sample_row_once(session, settings, client) -> Non
     assert again is not None and again.counts == summary.counts
     assert all(r.created == 0 and r.rejected == 0 for r in again.reports.values())
     assert again.completed == {"csl": 0, "nasa": 0, "demands": 0, "illustrative": 0}
-    assert session.scalar(select(func.count()).select_from(User)) == 4
-    assert session.scalar(select(func.count()).select_from(Organisation)) == 4
+    # the four role accounts, and a member for each of the 17 other demo enterprises (push)
+    assert session.scalar(select(func.count()).select_from(User)) == 21
+    assert session.scalar(select(func.count()).select_from(Organisation)) == 21
+    assert session.scalar(select(func.count()).select_from(Enterprise).where(
+        Enterprise.source == "demo", Enterprise.organisation_id.is_(None))) == 0
+    from luodi.inventory.catalogue_models import Catalogue
+    from luodi.push.demo import CATALOGUE_NAME
+
+    [listed] = session.scalars(select(Catalogue)).all()
+    assert listed.name == CATALOGUE_NAME and listed.published_version == 1
     assert demo.load_demo(session, settings, if_empty=True) is None
     print(f"\ndemo load: first {first_load:.1f} s, again {second_load:.1f} s")
 
@@ -123,7 +132,7 @@ def test_cli_demo_if_empty_and_rerun(env, session, tmp_path) -> None:  # type: i
     assert "created 0" in again.output and "created 25" not in again.output
     assert session.scalar(select(func.count()).select_from(Achievement)) == 50
     assert session.scalar(select(func.count()).select_from(Institution)) == 14
-    assert session.scalar(select(func.count()).select_from(User)) == 4
+    assert session.scalar(select(func.count()).select_from(User)) == 21
 
 
 def test_profiles_are_saved_through_the_service(session, settings, tmp_path) -> None:
