@@ -152,6 +152,13 @@ class Settings(BaseSettings):
         120.0, gt=0, description="How long a dispatcher holds a message it is sending; a "
         "message claimed by a worker that died is retried after this.",
     )
+    case_stale_days: int = Field(
+        14, ge=1, description="Docking: a case with no event for this many days is flagged "
+        "to its broker and the operators.",
+    )
+    dossier_max_mb: int = Field(
+        20, ge=1, description="Docking: largest dossier file accepted, in MB.",
+    )
     upload_max_mb: int = Field(
         50, ge=1, description="Largest import file accepted, in MB (uploads and `luodi import`; "
         "the CLI's --max-file-mb overrides it).",

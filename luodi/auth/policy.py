@@ -142,6 +142,34 @@ def _may_declare_conflict(actor: Actor, obj: Any) -> bool:
         actor.org_id is not None and getattr(obj, "institution_org_id", None) == actor.org_id)
 
 
+def _case_party(actor: Actor, obj: Any) -> bool:
+    """A member of the seeking or the owning organisation of a docking case."""
+    return actor.org_id is not None and actor.org_id in (
+        getattr(obj, "seeker_org_id", None), getattr(obj, "owner_org_id", None))
+
+
+def _case_broker(actor: Actor, obj: Any) -> bool:
+    """The broker (技术经理人) assigned to the case."""
+    return actor.role == "broker" and actor.user_id is not None and \
+        getattr(obj, "broker_id", None) == actor.user_id
+
+
+def _may_read_case(actor: Actor, obj: Any) -> bool:
+    return is_staff(actor) or _case_party(actor, obj) or _case_broker(actor, obj)
+
+
+def _may_open_case(actor: Actor, _obj: Any) -> bool:
+    """Enterprise and institution members show interest for their organisation."""
+    return actor.org_id is not None and actor.role in ("enterprise_member",
+                                                        "institution_member")
+
+
+def _may_register(actor: Actor, obj: Any) -> bool:
+    """Staff register anyone; members register their own organisation."""
+    return is_staff(actor) or (_owner(actor, obj) and actor.role in (
+        "enterprise_member", "institution_member"))
+
+
 RULES: dict[str, Rule] = {
     # organisations
     "org.create": _staff,
@@ -209,6 +237,21 @@ RULES: dict[str, Rule] = {
     "push.webhooks.allow_private": _staff,
     "push.opt_out": _staff_or_owner,  # obj: Enterprise
     "push.declare_conflict": _may_declare_conflict,  # obj: a ConflictTarget
+    # docking (对接): cases are read by their two parties, their broker and staff
+    "cases.open": _may_open_case,
+    "cases.list": _authenticated,
+    "cases.read": _may_read_case,
+    "cases.act": _may_read_case,  # the workflow table decides which actions each part may take
+    "cases.assign_broker": _staff,
+    "cases.internal_notes": lambda actor, obj: is_staff(actor) or _case_broker(actor, obj),
+    "cases.sweep": _staff,
+    "events.manage": _staff,
+    "events.read": _authenticated,
+    "events.register": _may_register,  # obj: a probe with owner_org_id = the organisation
+    "events.request": _staff_or_member,  # obj: the requesting EventParticipant
+    "events.respond": _staff_or_member,  # obj: the requested EventParticipant
+    "events.agenda": _staff_or_member,  # obj: the EventParticipant
+    "events.schedule": _staff,
     "inventory.import": _staff,
     "inventory.export": _staff,
     "inventory.review_duplicates": _staff,

@@ -1,0 +1,1 @@
+"""对接 Docking: cases from interest to agreement, brokers, meetings and docking events."""
