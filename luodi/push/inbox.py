@@ -18,6 +18,7 @@ from luodi import audit
 from luodi.auth.actor import Actor
 from luodi.auth.policy import authorize, is_staff
 from luodi.db import utcnow
+from luodi.docking import cases
 from luodi.errors import NotFound, PermissionDenied, ValidationFailed
 from luodi.inventory.models import Achievement
 from luodi.push.ledger import (
@@ -205,11 +206,18 @@ def give_feedback(
 
 
 def _on_interest(session: Session, actor: Actor, push: Push) -> None:
-    """An enterprise is interested in a pushed achievement: where the docking stage begins.
+    """An enterprise is interested in a pushed achievement: the docking stage begins here.
 
-    The docking issue (对接) opens a case here, in the same transaction as the feedback. Until
-    that stage exists, the interest is kept as an audit line the case can be rebuilt from.
+    A docking case is opened in the feedback's own transaction (``commit=False``): the one
+    commit in :func:`give_feedback` writes the feedback, this audit line and the case together,
+    or none of them. An achievement withdrawn or expired since it was pushed opens no case;
+    the interest stays on record as the audit line either way.
     """
     audit.record(session, actor, "push.interest", obj=("pushes", push.id),
                  detail={"enterprise_id": push.enterprise_id,
                          "achievement_id": push.achievement_id, "cycle_id": push.cycle_id})
+    try:
+        cases.open_case(session, actor, kind="achievements", record_id=push.achievement_id,
+                        push_id=push.id, commit=False)
+    except NotFound:
+        pass  # refused before writing anything: the feedback itself still counts

@@ -75,8 +75,9 @@ def _plan_due(db: Database, settings: Settings, now: dt.datetime) -> int | None:
 
 def tick(settings: Settings, *, now: dt.datetime | None = None, plan: bool = True,
          max_rounds: int = 50) -> dict[str, Any]:
-    """Plan a due cycle (unless ``plan`` is false), send what the outbox holds, and mark
-    finished cycles delivered."""
+    """Plan a due cycle (unless ``plan`` is false), send what the outbox holds, mark
+    finished cycles delivered, and sweep stale docking cases (once per UTC day)."""
+    from luodi.docking.reminders import sweep_daily
     from luodi.push.cycles import settle_cycles
     from luodi.push.outbox import dispatch_until_idle
 
@@ -87,6 +88,7 @@ def tick(settings: Settings, *, now: dt.datetime | None = None, plan: bool = Tru
         report = dispatch_until_idle(db, settings, max_rounds=max_rounds)
         with db.sessions() as session:
             settled = settle_cycles(session)
+        swept = sweep_daily(db, settings, now)  # stale docking cases, once per UTC day
     finally:
         db.dispose()
-    return {"planned": planned, "dispatched": report, "settled": settled}
+    return {"planned": planned, "dispatched": report, "settled": settled, "case_reminders": swept}

@@ -1,0 +1,1 @@
+"""Docking (对接): cases, meetings and events."""
