@@ -156,6 +156,9 @@ def load_demo(session: Session, settings: Settings, sample_dir: Path = SAMPLE_DI
     from luodi.push.demo import ensure_push_demo  # push builds on inventory, not the reverse
 
     made += ensure_push_demo(session, actor, settings, DEMO_PASSWORD)
+    from luodi.docking.demo import ensure_docking_demo  # docking builds on push and inventory
+
+    made += ensure_docking_demo(session, actor, settings, DEMO_PASSWORD)
     return DemoSummary(reports, _counts(session), made, completed=completed)
 
 

@@ -65,3 +65,35 @@ FIGURE_LABELS = {
     "coverage": N_("Coverage of catalogue achievements"),
     "exposure_gini": N_("Unevenness of exposure (Gini)"), "mean_score": N_("Mean match score"),
 }
+
+# Docking (对接): a case's states and the actions that move it (luodi.docking.workflow), the parts
+# people play in a case, and the kinds of line in its trail (CaseEvent.kind and .action).
+CASE_STATE_LABELS = {
+    "interested": N_("Interest shown"), "accepted": N_("Accepted"),
+    "contacts_revealed": N_("Contacts shared"), "meeting": N_("Meeting"),
+    "negotiating": N_("Negotiating"), "agreed": N_("Agreed"), "closed": N_("Closed"),
+}
+CASE_ACTION_LABELS = {
+    "accept": N_("Accept the interest"), "meet": N_("Record a meeting"),
+    "negotiate": N_("Start negotiating"), "agree": N_("Agreement reached"),
+    "close": N_("Close the case"),
+}
+CASE_ROLE_LABELS = {
+    "seeker": N_("Interested party"), "owner": N_("Owner"), "broker": N_("Broker"),
+    "staff": N_("Operator"), "system": N_("Platform"), "former_user": N_("Former user"),
+    "other": N_("Other"),
+}
+CASE_EVENT_LABELS = {
+    "open": N_("Case opened"), "accept": N_("Interest accepted"),
+    "reveal": N_("Contacts revealed to both sides"), "meet": N_("Meeting scheduled"),
+    "negotiate": N_("Negotiation started"), "agree": N_("Agreement reached"),
+    "close": N_("Case closed"), "note": N_("Note"), "consent": N_("Agreed to share contacts"),
+    "nda": N_("NDA recorded"), "file": N_("File added to the dossier"),
+    "meeting": N_("Meeting scheduled"), "cancel": N_("Meeting cancelled"),
+    "reschedule": N_("Meeting changed"), "broker": N_("Broker assigned"),
+    "broker_removed": N_("Broker removed"), "message": N_("Message posted"),
+    "transition": N_("State changed"),
+}
+CASE_MEETING_LABELS = {
+    "scheduled": N_("Scheduled"), "held": N_("Held"), "cancelled": N_("Cancelled"),
+}

@@ -93,9 +93,14 @@ def test_full_demo_loads_every_sample_row_once(session, settings, client) -> Non
     assert again is not None and again.counts == summary.counts
     assert all(r.created == 0 and r.rejected == 0 for r in again.reports.values())
     assert again.completed == {"csl": 0, "nasa": 0, "demands": 0, "illustrative": 0}
-    # the four role accounts, and a member for each of the 17 other demo enterprises (push)
-    assert session.scalar(select(func.count()).select_from(User)) == 21
-    assert session.scalar(select(func.count()).select_from(Organisation)) == 21
+    # the four role accounts, a member for each of the 17 other demo enterprises (push) and
+    # the broker (docking)
+    assert session.scalar(select(func.count()).select_from(User)) == 22
+    assert session.scalar(select(func.count()).select_from(Organisation)) == 22
+    from luodi.docking.models import Case
+
+    interested = session.scalar(select(Case).where(Case.state == "interested"))
+    assert "机器人" in interested.achievement.title  # ent@ (a robot maker) wants a robot paper
     assert session.scalar(select(func.count()).select_from(Enterprise).where(
         Enterprise.source == "demo", Enterprise.organisation_id.is_(None))) == 0
     from luodi.inventory.catalogue_models import Catalogue
@@ -132,7 +137,7 @@ def test_cli_demo_if_empty_and_rerun(env, session, tmp_path) -> None:  # type: i
     assert "created 0" in again.output and "created 25" not in again.output
     assert session.scalar(select(func.count()).select_from(Achievement)) == 50
     assert session.scalar(select(func.count()).select_from(Institution)) == 14
-    assert session.scalar(select(func.count()).select_from(User)) == 21
+    assert session.scalar(select(func.count()).select_from(User)) == 22
 
 
 def test_profiles_are_saved_through_the_service(session, settings, tmp_path) -> None:

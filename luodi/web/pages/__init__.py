@@ -6,8 +6,10 @@ from luodi.web.pages import (
     account,
     admin,
     auth,
+    cases,
     catalogues,
     duplicates,
+    events,
     home,
     imports,
     matches,
@@ -24,6 +26,8 @@ router.include_router(admin.router)
 router.include_router(catalogues.router)
 router.include_router(duplicates.router)
 router.include_router(reminders.router)
+router.include_router(events.router)
+router.include_router(cases.router)
 router.include_router(matches.router)
 router.include_router(push.router)
 router.include_router(records.router)

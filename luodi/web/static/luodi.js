@@ -22,3 +22,23 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+// ---- Events: the agenda's print button ([data-print]); it stays hidden without this script ----
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-print]").forEach((button) => {
+    button.hidden = false;
+    button.addEventListener("click", () => window.print());
+  });
+});
+// ---- end Events ----
+// ---- Docking: refuse a dossier file over the size limit before uploading it ([data-max-bytes]) ----
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("input[type=file][data-max-bytes]").forEach((input) => {
+    input.addEventListener("change", () => {
+      const file = input.files && input.files[0];
+      const tooLarge = Boolean(file) && file.size > Number(input.dataset.maxBytes);
+      input.setCustomValidity(tooLarge ? (input.dataset.tooLarge || "Too large") : "");
+      if (tooLarge) input.reportValidity();
+    });
+  });
+});
+// ---- end Docking ----
