@@ -58,6 +58,8 @@ bench: dev-install
 	$(BIN)/python bench/import_readers.py
 	$(BIN)/python bench/matching_quality.py
 	$(BIN)/python bench/matching_latency.py --sizes 10000,100000
+	$(BIN)/python bench/push_plan.py
+	$(BIN)/python bench/event_schedule.py
 
 # Matching quality on every dev task (../shared/data/eval), hybrid, as luodi eval prints it.
 EVAL_DIR ?= ../shared/data/eval
