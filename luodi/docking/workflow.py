@@ -7,10 +7,15 @@
         │                                                      └──negotiate──► negotiating ◄┘
         │                                                                          │ agree
         └──── close (with a reason) from any open state ──► closed        agreed ◄─┘
+                                                                            │ land (a deal
+                                                                            ▼  is recorded)
+                                                                          landed
 
 Who may act is part of the table: the *seeker* (the organisation that showed interest), the
 *owner* (the organisation that owns the record), the case's *broker*, and *staff* (operators).
-``reveal`` is taken by the system when the second party consents; nobody calls it by hand.
+``reveal`` is taken by the system when the second party consents, and ``land`` when a deal is
+recorded for an agreed case (:mod:`luodi.landing.deals`); nobody calls them by hand. An
+agreement that falls through before a deal is closed with a reason.
 The service (:mod:`luodi.docking.cases`) looks every request up here; anything not listed is
 refused with :class:`IllegalTransition`, which names the state and what is possible from it.
 """
@@ -25,8 +30,8 @@ __all__ = ["OPEN_STATES", "STATES", "TRANSITIONS", "IllegalTransition", "Transit
            "actions_from", "check"]
 
 STATES = ("interested", "accepted", "contacts_revealed", "meeting", "negotiating", "agreed",
-          "closed")
-OPEN_STATES = frozenset(STATES) - {"agreed", "closed"}
+          "landed", "closed")
+OPEN_STATES = frozenset(STATES) - {"agreed", "landed", "closed"}
 # The order of the funnel: a later state implies the earlier ones were passed.
 RANK = {state: i for i, state in enumerate(STATES)}
 
@@ -59,10 +64,13 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("contacts_revealed", "negotiate", "negotiating", PARTIES | HELPERS),
     _t("meeting", "negotiate", "negotiating", PARTIES | HELPERS),
     _t("negotiating", "agree", "agreed", PARTIES | HELPERS),
+    _t("agreed", "land", "landed", frozenset({SYSTEM})),
     *(_t(state, "close", "closed", PARTIES | HELPERS, needs_note=True)
-      for state in ("interested", "accepted", "contacts_revealed", "meeting", "negotiating")),
+      for state in ("interested", "accepted", "contacts_revealed", "meeting", "negotiating",
+                    "agreed")),
 )
 _BY_KEY = {(t.source, t.action): t for t in TRANSITIONS}
+SYSTEM_ACTIONS = frozenset({"reveal", "land"})
 
 
 class IllegalTransition(Conflict):
@@ -74,7 +82,7 @@ class IllegalTransition(Conflict):
 def actions_from(state: str, roles: frozenset[str]) -> list[str]:
     """The actions ``roles`` may take from ``state`` (for the page's buttons)."""
     return [t.action for t in TRANSITIONS
-            if t.source == state and t.roles & roles and t.action != "reveal"]
+            if t.source == state and t.roles & roles and t.action not in SYSTEM_ACTIONS]
 
 
 def check(state: str, action: str, roles: frozenset[str], note: str | None = None) -> Transition:
@@ -82,7 +90,7 @@ def check(state: str, action: str, roles: frozenset[str], note: str | None = Non
     transition = _BY_KEY.get((state, action))
     if transition is None:
         possible = ", ".join(sorted({t.action for t in TRANSITIONS if t.source == state
-                                     and t.action != "reveal"})) or "none"
+                                     and t.action not in SYSTEM_ACTIONS})) or "none"
         raise IllegalTransition(
             f"案件处于「{state}」状态，不能执行「{action}」；可执行：{possible} / A case in state "
             f"'{state}' cannot '{action}'; possible: {possible}.",

@@ -71,7 +71,8 @@ FIGURE_LABELS = {
 CASE_STATE_LABELS = {
     "interested": N_("Interest shown"), "accepted": N_("Accepted"),
     "contacts_revealed": N_("Contacts shared"), "meeting": N_("Meeting"),
-    "negotiating": N_("Negotiating"), "agreed": N_("Agreed"), "closed": N_("Closed"),
+    "negotiating": N_("Negotiating"), "agreed": N_("Agreed"), "landed": N_("Landed"),
+    "closed": N_("Closed"),
 }
 CASE_ACTION_LABELS = {
     "accept": N_("Accept the interest"), "meet": N_("Record a meeting"),

@@ -1,0 +1,1 @@
+"""落地 Landing: deals and technology contracts, landed entities, and the statistics over them."""
