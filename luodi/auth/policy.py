@@ -252,6 +252,14 @@ RULES: dict[str, Rule] = {
     "events.respond": _staff_or_member,  # obj: the requested EventParticipant
     "events.agenda": _staff_or_member,  # obj: the EventParticipant
     "events.schedule": _staff,
+    # landing (落地): deals are read by their case's parties, its broker and staff; the
+    # aggregated statistics by staff and government viewers
+    "deals.record": _may_read_case,  # obj: the Case (parties, its broker, staff)
+    "deals.read": _may_read_case,  # obj: the Deal's Case
+    "deals.update": _may_read_case,  # obj: the Deal's Case
+    "deals.list": _authenticated,  # the service scopes the rows
+    "deals.export": _staff,
+    "stats.read": lambda actor, obj: is_staff(actor) or actor.role == "viewer",
     "inventory.import": _staff,
     "inventory.export": _staff,
     "inventory.review_duplicates": _staff,
