@@ -242,7 +242,7 @@ def _safe_url(settings: Settings) -> str:
 
 
 # Commands for later stages live in their own modules and register themselves on `app`.
-from luodi import cli_demo, cli_inventory, cli_push, cli_pushes  # noqa: E402,F401,I001
+from luodi import cli_demo, cli_inventory, cli_landing, cli_push, cli_pushes  # noqa: E402,F401,I001
 
 if __name__ == "__main__":
     app()

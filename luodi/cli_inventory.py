@@ -110,12 +110,17 @@ def _print_report(report: Any, file: Path) -> None:
 
 @app.command("export")
 def export_cmd(
-    kind: Annotated[str, typer.Argument(help=KIND_HELP + "; or pushes (the push ledger) or "
-                                        "judgments (feedback as a `luodi eval` task folder)")],
+    kind: Annotated[str, typer.Argument(help=KIND_HELP + "; or pushes (the push ledger), "
+                                        "judgments (feedback as a `luodi eval` task folder) or "
+                                        "deals (one row per deal, amounts in 万元)")],
     file: Annotated[Path, typer.Argument(help="Target .csv (UTF-8 with BOM) or .xlsx file; a "
                                          "folder for judgments.")],
     locale: Annotated[str, typer.Option(help="Language of the push reasons: zh_CN or en.")
                       ] = "zh_CN",
+    date_from: Annotated[str | None, typer.Option(
+        "--from", metavar="YYYY-MM-DD", help="deals: first signing day.")] = None,
+    date_to: Annotated[str | None, typer.Option(
+        "--to", metavar="YYYY-MM-DD", help="deals: last signing day.")] = None,
 ) -> None:
     """Export every record of KIND to FILE (.csv or .xlsx, by extension)."""
     from luodi.inventory.exporting import export_records
@@ -125,6 +130,13 @@ def export_cmd(
 
         export_ledger(kind, file, locale)
         return
+    if kind == "deals":
+        from luodi.cli_landing import export_deals_cmd
+
+        export_deals_cmd(file, date_from, date_to)
+        return
+    if date_from or date_to:
+        raise typer.BadParameter("--from/--to apply to deals only", param_hint="--from/--to")
     settings = _settings()
     with _database(settings).sessions() as session:
         try:

@@ -159,6 +159,9 @@ def load_demo(session: Session, settings: Settings, sample_dir: Path = SAMPLE_DI
     from luodi.docking.demo import ensure_docking_demo  # docking builds on push and inventory
 
     made += ensure_docking_demo(session, actor, settings, DEMO_PASSWORD)
+    from luodi.landing.demo import ensure_landing_demo  # landing builds on docking
+
+    ensure_landing_demo(session, actor, settings, DEMO_PASSWORD)
     return DemoSummary(reports, _counts(session), made, completed=completed)
 
 

@@ -45,8 +45,10 @@ def respond(request: Request, code: str, message: str, status: int) -> Response:
 
     ctx = getattr(request.state, "ctx", None)
     locale = ctx.locale if ctx else request.app.state.settings.default_locale
+    # error_page: the request's session is closed by now; template helpers that query (the nav
+    # badges) must not reopen it, or its connection is never returned to the pool.
     return render(request, "error.html", status_code=status, code=code,
-                  message=translate(locale, message), status=status)
+                  message=translate(locale, message), status=status, error_page=True)
 
 
 def _summarise(exc: RequestValidationError) -> str:

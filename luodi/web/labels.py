@@ -98,3 +98,24 @@ CASE_EVENT_LABELS = {
 CASE_MEETING_LABELS = {
     "scheduled": N_("Scheduled"), "held": N_("Held"), "cancelled": N_("Cancelled"),
 }
+
+# Landing (落地): a deal's parties, milestones and status (luodi.landing.models), and the lines
+# a deal writes into its case's trail. Contract categories and transfer modes take their zh / en
+# labels from luodi.inventory.codes (ContractCategory, TransferMode) instead.
+DEAL_PARTY_ROLE_LABELS = {
+    "seller": N_("Seller"), "buyer": N_("Buyer"), "intermediary": N_("Intermediary"),
+}
+DEAL_PARTY_TYPE_LABELS = {
+    "university": N_("University"), "institute": N_("Research institute"),
+    "enterprise": N_("Enterprise"), "hospital": N_("Hospital"), "individual": N_("Individual"),
+    "other": N_("Other"),
+}
+MILESTONE_LABELS = {
+    "pilot": N_("Pilot production"), "production": N_("Mass production"),
+    "revenue": N_("Revenue"),
+}
+DEAL_STATUS_LABELS = {"signed": N_("Signed"), "cancelled": N_("Cancelled")}
+CASE_EVENT_LABELS.update({
+    "land": N_("Case landed"), "deal": N_("Deal recorded"), "deal_update": N_("Deal updated"),
+    "milestone": N_("Milestone added"), "deal_cancel": N_("Deal cancelled"),
+})

@@ -9,7 +9,8 @@ response, a page or a list never shows it to someone it is not for. Typical use:
     view = disclosure.case_view(session, actor_of(w.buyer), case.id)
 
 ``open_and_advance`` walks the happy path (open → accept → consent ×2 → meet → negotiate →
-agree), or closes the case from the state before ``closed`` given by ``close_from``.
+agree → a deal is recorded, which lands the case), or closes the case from the state before
+``closed`` given by ``close_from``.
 """
 
 from __future__ import annotations
@@ -111,7 +112,8 @@ def docking_world(session: Session, settings: Settings) -> DockingWorld:
                         broker=broker_user(session), operator=operator_user(session))
 
 
-HAPPY_PATH = ("interested", "accepted", "contacts_revealed", "meeting", "negotiating", "agreed")
+HAPPY_PATH = ("interested", "accepted", "contacts_revealed", "meeting", "negotiating", "agreed",
+              "landed")
 
 
 def _step(session: Session, world: DockingWorld, case: Case, state: str) -> None:
@@ -119,6 +121,10 @@ def _step(session: Session, world: DockingWorld, case: Case, state: str) -> None
     owner, seeker = actor_of(world.tto), actor_of(world.buyer)
     if state == "accepted":
         cases.transition(session, owner, case.id, "accept")
+    elif state == "landed":  # only recording a deal lands a case
+        from tests.landing.factories import record  # here: that module imports this one
+
+        record(session, world, case)
     elif state == "contacts_revealed":
         cases.consent_contacts(session, seeker, case.id, name="采购部王工", email=SEEKER_EMAIL)
         cases.consent_contacts(session, owner, case.id, name="转化办李老师", email=OWNER_EMAIL,

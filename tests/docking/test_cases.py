@@ -167,8 +167,7 @@ def test_happy_path_leaves_one_event_per_step(session, world) -> None:  # type: 
     assert len(_audit(session, "cases.transition")) == 6  # opening is "cases.open"
 
 
-# "landed" is reached only by recording a deal: tests/landing covers it.
-@pytest.mark.parametrize("state", [s for s in workflow.STATES if s != "landed"])
+@pytest.mark.parametrize("state", workflow.STATES)
 def test_every_illegal_transition_is_refused_and_writes_nothing(session, world, state) -> None:  # type: ignore[no-untyped-def]
     case = df.open_and_advance(session, world, state)
     staff = actor_of(world.operator)  # staff may take every human step: only the state refuses

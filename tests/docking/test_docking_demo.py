@@ -25,7 +25,10 @@ def _cases_seen(client, email: str) -> set[int]:  # type: ignore[no-untyped-def]
     return {int(i) for i in re.findall(r'data-case="(\d+)"', listing.text)}
 
 
-def test_demo_creates_the_broker_and_five_cases(client, session, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_demo_creates_the_broker_and_five_cases(client, session, settings, tmp_path,  # type: ignore[no-untyped-def]
+                                                monkeypatch) -> None:
+    # The landing demo builds on these cases and adds its own (tests/landing/test_landing_demo.py).
+    monkeypatch.setattr("luodi.landing.demo.ensure_landing_demo", lambda *args: None)
     summary = demo.load_demo(session, settings, _small_sample(tmp_path / "sample"))
     assert summary is not None and (BROKER_EMAIL, "broker", BROKER_ORG) in summary.accounts
     broker = session.scalar(select(User).where(User.email == BROKER_EMAIL))

@@ -11,6 +11,7 @@ from luodi.web.api import (
     case_meetings,
     cases,
     catalogues,
+    deals,
     events,
     matches,
     push,
@@ -26,5 +27,6 @@ router.include_router(push.router)
 router.include_router(case_meetings.router)
 router.include_router(events.router)
 router.include_router(cases.router)
+router.include_router(deals.router)
 router.include_router(records.router)
 

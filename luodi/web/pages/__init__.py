@@ -8,6 +8,8 @@ from luodi.web.pages import (
     auth,
     cases,
     catalogues,
+    dashboard,
+    deals,
     duplicates,
     events,
     home,
@@ -28,7 +30,9 @@ router.include_router(duplicates.router)
 router.include_router(reminders.router)
 router.include_router(events.router)
 router.include_router(cases.router)
+router.include_router(deals.router)
 router.include_router(matches.router)
 router.include_router(push.router)
 router.include_router(records.router)
 router.include_router(imports.router)
+router.include_router(dashboard.router)

@@ -19,9 +19,11 @@ from starlette.datastructures import UploadFile
 
 from luodi.docking import cases, files, meetings, messages, reminders
 from luodi.errors import DomainError, ValidationFailed
+from luodi.landing import deals
 from luodi.web.deps import Ctx
 from luodi.web.i18n import translate
 from luodi.web.pages.case_page import BEIJING, case_page
+from luodi.web.pages.deal_form import form_to_input
 from luodi.web.pages.forms import UserFormCtx, field, redirect, safe_next
 
 router = APIRouter(prefix="/cases")
@@ -61,6 +63,13 @@ def consent(case_id: int, ctx: UserFormCtx) -> Response:
 def record_nda(case_id: int, ctx: UserFormCtx) -> Response:
     return _act(ctx, case_id, "dossier", lambda: cases.record_nda(
         ctx.session, ctx.actor, case_id, note=field(ctx, "note") or None))
+
+
+@router.post("/{case_id}/deal")
+def record_deal(case_id: int, ctx: UserFormCtx) -> Response:
+    """登记成交: the deal of an agreed case; the case lands and its page shows the deal."""
+    return _act(ctx, case_id, "deal", lambda: deals.record_deal(
+        ctx.session, ctx.actor, case_id, form_to_input(ctx.extra["form"])))
 
 
 def _broker_id(ctx: Ctx) -> int | None:

@@ -27,6 +27,7 @@ from luodi.web.labels import (
     CASE_ROLE_LABELS,
     CASE_STATE_LABELS,
 )
+from luodi.web.pages.deal_form import deal_section
 from luodi.web.templating import render
 
 __all__ = ["BEIJING", "FUNNEL", "Step", "case_page", "funnel", "local_time"]
@@ -93,4 +94,5 @@ def case_page(ctx: Ctx, case_id: int, *, status: int = 200,
         meeting_labels=CASE_MEETING_LABELS, minutes_of=meetings.minutes_of,
         author_parts={label: part for part, label in messages.PART_LABELS.items()},
         posted=posted or {}, max_mb=ctx.settings.dossier_max_mb,
-        min_minutes=meetings.MIN_MINUTES, max_minutes=meetings.MAX_MINUTES, **extra)
+        min_minutes=meetings.MIN_MINUTES, max_minutes=meetings.MAX_MINUTES,
+        **deal_section(ctx, case), **extra)

@@ -161,7 +161,8 @@ def case_reminders_unread(context: Any) -> int:
     Never fails a page: on an error page the request's session may already be unusable.
     """
     ctx = _ctx_of(context)
-    if ctx is None or ctx.user is None or ctx.actor.role not in REMINDER_ROLES:
+    if ctx is None or ctx.user is None or ctx.actor.role not in REMINDER_ROLES or \
+            context.get("error_page"):
         return 0
     try:
         return int(ctx.session.scalar(

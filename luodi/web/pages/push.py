@@ -31,7 +31,8 @@ def inbox_unread(context: Any) -> int:
     """
     request = context.get("request")
     ctx = getattr(getattr(request, "state", None), "ctx", None)
-    if ctx is None or ctx.user is None or ctx.actor.org_kind != "enterprise":
+    if ctx is None or ctx.user is None or ctx.actor.org_kind != "enterprise" or \
+            context.get("error_page"):
         return 0
     if "unread" in context:  # the inbox page already counted
         return int(context["unread"] or 0)
