@@ -273,6 +273,13 @@ RULES: dict[str, Rule] = {
 }
 
 
+def require_login(actor: Actor) -> None:
+    """Refuse anonymous callers before anything is looked up, so a missing object and a hidden
+    one answer alike (401) and ids cannot be probed."""
+    if not actor.is_authenticated:
+        raise NotAuthenticated("Please log in first.")
+
+
 def can(actor: Actor, action: str, obj: Any = None) -> bool:
     """Whether ``actor`` may perform ``action`` on ``obj``. Unknown actions are refused."""
     rule = RULES.get(action)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from luodi import audit
 from luodi.auth.actor import Actor
 from luodi.auth.models import Organisation
-from luodi.auth.policy import authorize
+from luodi.auth.policy import authorize, require_login
 from luodi.db import utcnow
 from luodi.docking import scheduler
 from luodi.docking.models import DockingEvent, EventMeeting, EventParticipant, MeetingRequest
@@ -191,6 +191,7 @@ def _build_agendas(session: Session, event: DockingEvent,
 
 def agenda(session: Session, actor: Actor, event_id: int, participant_id: int) -> Agenda:
     """A participant's agenda (日程): its own members and staff may read it."""
+    require_login(actor)
     event = _event(session, event_id)
     person = _participant(session, event, participant_id)
     authorize(session, actor, "events.agenda", person)

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from luodi.auth.actor import Actor
+from luodi.auth.policy import require_login
 from luodi.config import Settings
 from luodi.db import utcnow
 from luodi.docking import cases, workflow
@@ -210,6 +211,7 @@ def list_meetings(session: Session, actor: Actor, case_id: int) -> list[Meeting]
 
 def get_meeting(session: Session, actor: Actor, meeting_id: int) -> Meeting:
     """One meeting, for those who may read its case."""
+    require_login(actor)
     return _meeting_for(session, actor, meeting_id)[0]
 
 
@@ -217,6 +219,7 @@ def get_meeting(session: Session, actor: Actor, meeting_id: int) -> Meeting:
 
 def meeting_ics(session: Session, actor: Actor, meeting_id: int, settings: Settings) -> bytes:
     """The meeting as an RFC 5545 calendar (METHOD PUBLISH: a file to import, not an invite)."""
+    require_login(actor)
     meeting, case = _meeting_for(session, actor, meeting_id)
     record = case.record
     title = record.title if record is not None else f"#{case.id}"

@@ -12,13 +12,14 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from luodi import audit
 from luodi.auth.actor import Actor
-from luodi.auth.policy import authorize, can, is_staff
+from luodi.auth.policy import authorize, can, is_staff, require_login
 from luodi.config import Settings
-from luodi.errors import NotFound, PermissionDenied, ValidationFailed
+from luodi.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from luodi.inventory.duplicates import flag_duplicates
 from luodi.inventory.indexing import apply_enrichment
 from luodi.inventory.kinds import Kind, kind_of
@@ -181,9 +182,16 @@ def _get(session: Session, kind: Kind, record_id: int) -> Any:
     return obj
 
 
+# Kinds only signed-in users may read at all (the party directories and experts): anonymous
+# callers are refused before the lookup.
+LOGIN_TO_READ = frozenset({"enterprises", "experts"})
+
+
 def get_record(session: Session, actor: Actor, kind_name: str, record_id: int) -> Any:
     """A record the actor may see; NotFound when it does not exist *or* is hidden from them."""
     kind = kind_of(kind_name)
+    if kind.name in LOGIN_TO_READ:
+        require_login(actor)
     obj = _get(session, kind, record_id)
     if not can(actor, f"{kind.name}.read", obj):
         raise NotFound(f"No such record in {kind.name}.")  # do not confirm a hidden draft exists
@@ -206,4 +214,12 @@ def delete_record(session: Session, actor: Actor, kind_name: str, record_id: int
     session.delete(obj)
     audit.record(session, actor, f"{kind.name}.delete", obj=(kind.name, record_id),
                  detail={"title": title})
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        # Other records still point at it (a docking case, a deal, an institution's
+        # achievements): the history they carry must not vanish, so refuse instead.
+        session.rollback()
+        raise Conflict("该记录仍被对接案件、成交或其他记录引用，不能删除；请改为撤回 / Other "
+                       "records (docking cases, deals, listings) still refer to it: withdraw it "
+                       "instead of deleting.", code="still_referenced") from None

@@ -87,10 +87,14 @@ StrList = Annotated[list[Annotated[str, Field(max_length=200)]], BeforeValidator
 Modes = Annotated[list[str], BeforeValidator(_split_list),
                   AfterValidator(_domain(_modes)), Field(max_length=6)]
 Money = Annotated[Decimal | None, Field(ge=0, le=Decimal("1e11"), decimal_places=2)]
-Email = Annotated[str | None, BeforeValidator(lambda v: _clean_text(v) or None),
-                  Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-Phone = Annotated[str | None, BeforeValidator(lambda v: _clean_text(v) or None),
-                  Field(max_length=40, pattern=r"^[0-9+\-() 转ext.]{5,40}$")]
+# The constraints sit on the str inside the union: on ``str | None`` itself pydantic would try
+# them on None too (a blank contact cleaned to None) and fail with a TypeError, not a 422.
+Email = Annotated[
+    Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None,
+    BeforeValidator(lambda v: _clean_text(v) or None)]
+Phone = Annotated[
+    Annotated[str, Field(max_length=40, pattern=r"^[0-9+\-() 转ext.]{5,40}$")] | None,
+    BeforeValidator(lambda v: _clean_text(v) or None)]
 
 
 class _In(BaseModel):

@@ -61,7 +61,7 @@ def list_records(session: Session, actor: Actor, kind_name: str, query: RecordQu
     kind = kind_of(kind_name)
     authorize(session, actor, f"{kind.name}.list")
     stmt = _visible(select(kind.model), kind, actor)
-    stmt = _filtered(stmt, kind, query)
+    stmt = _filtered(stmt, kind, query, actor)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     per_page = max(1, min(query.per_page, 200))
     page = max(1, query.page)
@@ -94,7 +94,7 @@ def _like_token(token: str) -> str:
     return f"% {escaped} %"
 
 
-def _filtered(stmt: Select[Any], kind: Kind, query: RecordQuery) -> Select[Any]:
+def _filtered(stmt: Select[Any], kind: Kind, query: RecordQuery, actor: Actor) -> Select[Any]:
     model: Any = kind.model
     if query.q.strip():
         stmt = stmt.where(_keyword_clause(kind, query.q))
@@ -114,6 +114,12 @@ def _filtered(stmt: Select[Any], kind: Kind, query: RecordQuery) -> Select[Any]:
         stmt = stmt.where(model.institution_id == query.institution_id)
     if query.enterprise_id and hasattr(model, "enterprise_id"):
         stmt = stmt.where(model.enterprise_id == query.enterprise_id)
+        if model is Demand and not is_staff(actor):
+            # A confidential demand hides its enterprise: filtering by that enterprise must not
+            # find it, except for the enterprise's own members.
+            own = Demand.enterprise_id.in_(select(Enterprise.id).where(
+                Enterprise.organisation_id == actor.org_id)) if actor.org_id else false()
+            stmt = stmt.where(or_(Demand.confidential.is_(False), own))
     if query.source:
         stmt = stmt.where(model.source == query.source)
     return stmt

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from luodi import audit
 from luodi.auth.actor import Actor
 from luodi.auth.models import Organisation
-from luodi.auth.policy import authorize, is_staff
+from luodi.auth.policy import authorize, is_staff, require_login
 from luodi.config import Settings
 from luodi.errors import NotFound, PermissionDenied, ValidationFailed
 from luodi.inventory.models import Achievement, Enterprise, Institution
@@ -239,6 +239,7 @@ def declare_conflict(
 
 def list_blocks(session: Session, actor: Actor, enterprise_id: int) -> list[PushBlock]:
     """An enterprise's opt-outs and declared conflicts, newest first."""
+    require_login(actor)
     ent = _enterprise(session, enterprise_id)
     authorize(session, actor, "push.opt_out", ent)
     return list(session.scalars(select(PushBlock).where(PushBlock.enterprise_id == ent.id)

@@ -16,7 +16,7 @@ from sqlalchemy.sql import Select
 
 from luodi import audit
 from luodi.auth.actor import Actor
-from luodi.auth.policy import authorize, is_staff
+from luodi.auth.policy import authorize, is_staff, require_login
 from luodi.db import utcnow
 from luodi.docking import cases
 from luodi.errors import NotFound, PermissionDenied, ValidationFailed
@@ -148,6 +148,7 @@ def open_push(session: Session, actor: Actor, push_id: int) -> Push:
 
     Staff looking at it leave it unread: "read" means the recipient saw it.
     """
+    require_login(actor)
     push = _get(session, push_id)
     authorize(session, actor, "push.read", push)
     if push.read_at is None and actor.org_id == push.organisation_id:

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from luodi.auth.actor import Actor
-from luodi.auth.policy import authorize, can, is_staff
+from luodi.auth.policy import authorize, can, is_staff, require_login
 from luodi.config import Settings
 from luodi.errors import NotFound, ValidationFailed
 from luodi.inventory.freshness import is_pushable
@@ -140,6 +140,7 @@ def find_matches(session: Session, actor: Actor, settings: Settings, source_kind
                  source_id: int, target: str, *, k: int = 10,
                  today: dt.date | None = None) -> list[MatchResult]:
     """The best ``k`` ``target`` records for record ``source_id`` of ``source_kind``."""
+    require_login(actor)
     if not 1 <= k <= MAX_K:
         raise ValidationFailed(f"k must be between 1 and {MAX_K}")
     today = today or dt.datetime.now(dt.UTC).date()
@@ -209,6 +210,7 @@ def explain_pair(session: Session, actor: Actor, settings: Settings, source_kind
     The pair is scored by the same search as the list; NotFound when the target is not among
     the matches the asker can see.
     """
+    require_login(actor)
     for result in find_matches(session, actor, settings, source_kind, source_id, target,
                                k=MAX_K):
         if result.record.id == target_id:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from luodi.auth.actor import Actor
-from luodi.auth.policy import authorize
+from luodi.auth.policy import authorize, require_login
 from luodi.errors import NotFound
 from luodi.inventory.models import Achievement, Enterprise, Institution
 from luodi.push.ledger import FEEDBACK, NOT_RELEVANT_REASONS, OutboxMessage, Push, PushCycle
@@ -145,6 +145,7 @@ def institution_view(session: Session, actor: Actor, institution_id: int) -> Ins
     Only achievements pushed at least once are listed, the most pushed first. "Other" notes are
     given without who wrote them.
     """
+    require_login(actor)
     inst = session.get(Institution, institution_id)
     if inst is None:
         raise NotFound("没有这家机构 / No such institution.")

@@ -10,6 +10,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from luodi.errors import DomainError, NotAuthenticated
@@ -77,6 +78,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         return respond(request, "invalid_request", _summarise(exc), 422)
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(request: Request, exc: Exception) -> Response:
+        # A value the database cannot hold (an id beyond its integer range, e.g. 2**31 on a
+        # PostgreSQL INTEGER or 2**63 on SQLite) is the client's mistake, not a server error.
+        log.info("value out of range on %s %s: %s", request.method, request.url.path, exc)
+        return respond(request, "invalid_request",
+                       N_("A value in the request is out of range."), 422)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
