@@ -60,6 +60,7 @@ bench: dev-install
 	$(BIN)/python bench/matching_latency.py --sizes 10000,100000
 	$(BIN)/python bench/push_plan.py
 	$(BIN)/python bench/event_schedule.py
+	$(BIN)/python bench/landing_stats.py
 
 # Matching quality on every dev task (../shared/data/eval), hybrid, as luodi eval prints it.
 EVAL_DIR ?= ../shared/data/eval
