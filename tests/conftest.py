@@ -32,14 +32,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      choices=["sqlite", "postgres"], help="database engine for the suite")
     parser.addoption("--no-browser", action="store_true", default=False,
                      help="skip tests that drive Chromium")
+    parser.addoption("--all-on-postgres", action="store_true", default=False,
+                     help="with --db=postgres, also run the tests that use no database")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--db") == "postgres" and not config.getoption("--all-on-postgres"):
+        _only_database_tests(config, items)
     if config.getoption("--no-browser"):
         skip = pytest.mark.skip(reason="--no-browser")
         for item in items:
             if "browser" in item.keywords:
                 item.add_marker(skip)
+
+
+def _only_database_tests(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL run, deselect tests that never touch a database (no ``db_url`` in their
+    fixture closure: pure scorers, planners, parsers). They behave identically on both runs, and
+    running them twice cost about a minute of the CI budget; ``--all-on-postgres`` keeps them."""
+    keep = [i for i in items if "db_url" in getattr(i, "fixturenames", ())]
+    dropped = [i for i in items if "db_url" not in getattr(i, "fixturenames", ())]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 def pytest_report_header(config: pytest.Config) -> str:
