@@ -29,9 +29,7 @@ names who acted by their part in the case (:attr:`CaseView.event_sides`), never 
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -46,7 +44,7 @@ from luodi.docking.access import get_case_for, roles_in
 from luodi.docking.cases import may_consent, may_record_nda
 from luodi.docking.models import Case, CaseEvent, DossierFile
 from luodi.inventory.kinds import CONTACT, DETAIL, kind_of
-from luodi.inventory.views import record_view
+from luodi.inventory.views import plain, record_view
 
 __all__ = ["ANONYMISED", "CaseView", "case_view", "contacts_visible", "detail_visible",
            "event_side", "party_names"]
@@ -93,14 +91,6 @@ def contacts_visible(case: Case, roles: frozenset[str]) -> bool:
         case.owner_consent_at is not None and _reached(case, "contacts_revealed")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    return value
-
-
 def _record(case: Case, detail: bool) -> dict[str, Any]:
     """The teaser as an anonymous visitor sees it (never audited), plus the detail tier."""
     record: Any = case.record  # an Achievement or a Demand, as case.kind says
@@ -109,7 +99,7 @@ def _record(case: Case, detail: bool) -> dict[str, Any]:
     if detail:
         for name, tier in kind_of(case.kind).tiers.items():
             if tier == DETAIL:
-                data[name] = _plain(getattr(record, name))
+                data[name] = plain(getattr(record, name))
         if case.kind == "demands" and record.enterprise is not None:
             data["enterprise_name"], data["enterprise_id"] = (record.enterprise.name,
                                                               record.enterprise.id)

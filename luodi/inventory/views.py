@@ -23,7 +23,8 @@ _HIDDEN = frozenset({"minhash", "search_text", "status_before_expiry"})
 _ANONYMISED = "某企业（需求方信息保密）/ Confidential enterprise"
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A column value as JSON wants it: amounts as floats, dates as ISO text."""
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, dt.date | dt.datetime):
@@ -32,7 +33,7 @@ def _plain(value: Any) -> Any:
 
 
 def _columns(obj: Any) -> dict[str, Any]:
-    return {c.key: _plain(getattr(obj, c.key)) for c in obj.__table__.columns
+    return {c.key: plain(getattr(obj, c.key)) for c in obj.__table__.columns
             if c.key not in _HIDDEN}
 
 

@@ -18,30 +18,20 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from luodi.docking import cases, files, meetings, messages, reminders
-from luodi.errors import DomainError, ValidationFailed
+from luodi.errors import ValidationFailed
 from luodi.landing import deals
 from luodi.web.deps import Ctx
-from luodi.web.i18n import translate
 from luodi.web.pages.case_page import BEIJING, case_page
 from luodi.web.pages.deal_form import form_to_input
-from luodi.web.pages.forms import UserFormCtx, field, redirect, safe_next
+from luodi.web.pages.forms import UserFormCtx, act_or_rerender, field, redirect, safe_next
 
 router = APIRouter(prefix="/cases")
 
 
 def _act(ctx: Ctx, case_id: int, anchor: str, call: Callable[[], object]) -> Response:
-    """Run one service call; a correctable refusal re-renders the page with the message."""
-    try:
-        call()
-    except DomainError as exc:
-        if exc.status in (401, 404):
-            raise
-        ctx.session.rollback()
-        posted = {k: v for k, v in ctx.extra["form"].items()
-                  if k != "csrf_token" and isinstance(v, str)}
-        return case_page(ctx, case_id, status=exc.status, posted=posted, error_at=anchor,
-                         error=translate(ctx.locale, exc.message))
-    return redirect(f"/cases/{case_id}#{anchor}")
+    """Run one service call; a correctable refusal re-renders the case page with the message."""
+    return act_or_rerender(ctx, call, anchor=anchor, done=f"/cases/{case_id}",
+                           page=lambda **kw: case_page(ctx, case_id, **kw))
 
 
 @router.post("/{case_id}/transition")

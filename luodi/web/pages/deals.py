@@ -22,13 +22,13 @@ from sqlalchemy import select
 from luodi.auth.models import User
 from luodi.auth.policy import can
 from luodi.docking.models import Case
-from luodi.errors import DomainError, ValidationFailed
+from luodi.errors import ValidationFailed
 from luodi.inventory.taxonomy import active_taxonomy
 from luodi.landing import deals
 from luodi.web.deps import Ctx, UserCtx
 from luodi.web.i18n import translate
 from luodi.web.pages.deal_form import deal_texts
-from luodi.web.pages.forms import UserFormCtx, field, redirect
+from luodi.web.pages.forms import UserFormCtx, act_or_rerender, field
 from luodi.web.templating import render
 
 router = APIRouter()
@@ -120,17 +120,8 @@ def show_deal(deal_id: int, ctx: UserCtx) -> Response:
 
 def _act(ctx: Ctx, deal_id: int, anchor: str, call: Callable[[], object]) -> Response:
     """Run one service call; a correctable refusal re-renders the deal page with the message."""
-    try:
-        call()
-    except DomainError as exc:
-        if exc.status in (401, 404):
-            raise
-        ctx.session.rollback()
-        posted = {k: v for k, v in ctx.extra["form"].items()
-                  if k != "csrf_token" and isinstance(v, str)}
-        return deal_page(ctx, deal_id, status=exc.status, posted=posted, error_at=anchor,
-                         error=translate(ctx.locale, exc.message))
-    return redirect(f"/deals/{deal_id}#{anchor}")
+    return act_or_rerender(ctx, call, anchor=anchor, done=f"/deals/{deal_id}",
+                           page=lambda **kw: deal_page(ctx, deal_id, **kw))
 
 
 def _fields(ctx: Ctx, names: tuple[str, ...]) -> dict[str, str | None]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import Depends
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from luodi.errors import DomainError
 from luodi.web.deps import Ctx, check_form_csrf, get_ctx, require_user
+from luodi.web.i18n import translate
 
 
 async def _form(ctx: Ctx) -> FormData:
@@ -49,3 +52,23 @@ def safe_next(target: str | None, default: str = "/") -> str:
 def redirect(url: str) -> RedirectResponse:
     """POST-redirect-GET."""
     return RedirectResponse(url, status_code=303)
+
+
+def act_or_rerender(ctx: Ctx, call: Callable[[], object], *, anchor: str, done: str,
+                    page: Callable[..., Response]) -> Response:
+    """Run one service call for a form; on success redirect to ``done#anchor``, on a refusal
+    the user can correct re-render ``page`` with the message and the values as sent.
+
+    401 and 404 stay error pages: an outsider learns nothing from a re-rendered form.
+    """
+    try:
+        call()
+    except DomainError as exc:
+        if exc.status in (401, 404):
+            raise
+        ctx.session.rollback()
+        posted: dict[str, Any] = {k: v for k, v in ctx.extra["form"].items()
+                                  if k != "csrf_token" and isinstance(v, str)}
+        return page(status=exc.status, posted=posted, error_at=anchor,
+                    error=translate(ctx.locale, exc.message))
+    return redirect(f"{done}#{anchor}")
