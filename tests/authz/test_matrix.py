@@ -114,21 +114,6 @@ LEGIT_OTHER_WRITES = {
 }
 
 
-@dataclass(frozen=True)
-class Known:
-    """A finding reported to the lead, pinned by an xfail(strict) test in this module."""
-
-    check: str  # 5xx | anon | leak | write
-    method: str
-    path: str
-    reason: str
-    roles: frozenset[str] | None = None  # None: every role
-
-    def covers(self, check: str, route: Route, role: str) -> bool:
-        return (check, route.method, route.path) == (self.check, self.method, self.path) and (
-            self.roles is None or role in self.roles)
-
-
 K_LINK = "a confidential demand is found by filtering on its enterprise (enterprise_id)"
 K_DELETE = "deleting a record that others reference raises IntegrityError: 500, not 409"
 K_ANON = ("a protected GET looks the object up before asking for a login: 404 to anonymous "
@@ -142,7 +127,6 @@ LOOKUP_BEFORE_LOGIN = ("/enterprises/{enterprise_id}/push-blocks",
                        "/events/{event_id}/agenda/{participant_id}",
                        "/institutions/{institution_id}/push-reach", "/meetings/{meeting_id}.ics",
                        "/pushes/{push_id}")
-KNOWN: list[Known] = []  # every finding so far was fixed; the tests below pin the fixes
 
 
 # --- filling a cell from the world --------------------------------------------------------
@@ -407,7 +391,6 @@ class Tally:
     cells: Counter[str] = field(default_factory=Counter)
     statuses: Counter[int] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
-    known: list[str] = field(default_factory=list)
     seconds: Counter[str] = field(default_factory=Counter)
 
 
@@ -537,10 +520,9 @@ def run_cells(client: Any, w: World, role: str, routes: list[Route], tally: Tall
             tally.seconds[f"{route.method} {route.path}"] += time.perf_counter() - started
             tally.cells[scope.split(":")[0]] += 1
             tally.statuses[response.status_code] += 1
-            for check, problem in judge(w, cell, response.status_code, parse(response)):
+            for _check, problem in judge(w, cell, response.status_code, parse(response)):
                 line = f"{cell.label} {cell.url} {cell.query or ''} → {problem}"
-                known = any(k.covers(check, route, role) for k in KNOWN)
-                (tally.known if known else tally.failures).append(line)
+                tally.failures.append(line)
 
 
 # --- (e) fields a role may not set --------------------------------------------------------
@@ -600,7 +582,7 @@ def check_forbidden_fields(client: Any, session: Any, w: World, role: str,
 
 # --- the tests ----------------------------------------------------------------------------
 
-TOTALS: dict[str, Any] = {"routes": 0, "cells": 0, "roles": 0, "failures": 0, "known": 0,
+TOTALS: dict[str, Any] = {"routes": 0, "cells": 0, "roles": 0, "failures": 0,
                           "scopes": Counter()}
 
 
@@ -635,11 +617,10 @@ def test_matrix(role: str, app, client, session, world: World) -> None:  # type:
     TOTALS["roles"] += 1
     TOTALS["cells"] += cells
     TOTALS["failures"] += len(tally.failures)
-    TOTALS["known"] += len(tally.known)
     TOTALS["scopes"].update(tally.cells)
     print(f"\nauthz matrix [{role}]: {len(routes)} routes, {cells} cells "
           f"({dict(tally.cells)}), statuses {dict(sorted(tally.statuses.items()))}, "
-          f"{len(tally.failures)} failures, {len(tally.known)} known findings; slowest "
+          f"{len(tally.failures)} failures; slowest "
           f"{[(k, round(v, 2)) for k, v in tally.seconds.most_common(3)]}")
     assert not tally.failures, f"{len(tally.failures)} problems for {role}:\n" + "\n".join(
         tally.failures)
@@ -663,7 +644,7 @@ def test_cookie_writes_need_the_csrf_header(app, client, session) -> None:  # ty
     print(f"\nauthz csrf: {len(unsafe)} unsafe routes refuse cookie writes without the header")
 
 
-# --- known findings: each xfail(strict) turns red once the application is fixed ------------
+# --- findings of this matrix, fixed: each test pins its fix ------------------------------
 
 def test_known_confidential_demand_hidden_from_enterprise_filter(client, world: World) -> None:  # type: ignore[no-untyped-def]
     for role in ("anonymous", "institution_member", "enterprise_member"):
@@ -732,4 +713,4 @@ def test_summary() -> None:
     scopes = ", ".join(f"{k} {v}" for k, v in TOTALS["scopes"].most_common())
     print(f"\nAUTHZ MATRIX: {TOTALS['routes']} routes × {TOTALS['roles']} roles × (own, other "
           f"and their variants) = {TOTALS['cells']} cells ({scopes}); {TOTALS['failures']} "
-          f"failures, {TOTALS['known']} known findings (pinned by xfail tests)")
+          f"failures")
