@@ -6,37 +6,16 @@ assigns a broker and the broker schedules a meeting; the trail shows every step 
 from __future__ import annotations
 
 import datetime as dt
-import os
-from pathlib import Path
 
 import pytest
 
-from tests.factories import PASSWORD, make_org, make_user
+from tests.browser.people import SHOTS, case_state, open_as
+from tests.factories import make_org, make_user
 from tests.push import ledger_factories as lf
 
 pytestmark = pytest.mark.browser
-SHOTS = Path(os.environ.get("LUODI_SCREENSHOTS", "build/screenshots"))
 SECRET = "保密工艺XYZ-0815"
 OWNER_CONTACT = "tto-contact-0815@example.cn"
-
-
-def _open_as(browser, live_server: str, email: str):  # type: ignore[no-untyped-def]
-    """A fresh browser context (its own cookies) logged in as ``email``; CSP errors collected."""
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.csp_errors = []  # type: ignore[attr-defined]
-    page.on("console", lambda msg: page.csp_errors.append(msg.text)  # type: ignore[attr-defined]
-            if "Content Security Policy" in msg.text else None)
-    page.goto(f"{live_server}/login")
-    page.get_by_label("邮箱").fill(email)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{live_server}/")
-    return context, page
-
-
-def _state(page) -> str:  # type: ignore[no-untyped-def]
-    return page.locator('.page-head [data-testid="case-state"]').get_attribute("data-state")
 
 
 def test_four_people_dock_a_pushed_achievement(browser, live_server, session, settings) -> None:  # type: ignore[no-untyped-def]
@@ -52,7 +31,7 @@ def test_four_people_dock_a_pushed_achievement(browser, live_server, session, se
     SHOTS.mkdir(parents=True, exist_ok=True)
     try:
         # The enterprise: 感兴趣 in the inbox opens the case; the push links to it.
-        ctx, ent = _open_as(browser, live_server, buyer.user.email)
+        ctx, ent = open_as(browser, live_server, buyer.user.email)
         contexts.append(ctx)
         ent.get_by_test_id("nav-inbox").click()
         item = ent.locator(f'[data-testid="push-item"][data-push="{push.id}"]')
@@ -62,19 +41,19 @@ def test_four_people_dock_a_pushed_achievement(browser, live_server, session, se
             "open-case").click()
         ent.wait_for_url(f"{live_server}/cases/*")
         case_url = ent.url.split("#")[0]
-        assert _state(ent) == "interested"
+        assert case_state(ent) == "interested"
         assert ent.get_by_test_id("contacts-hidden").is_visible()
         assert SECRET not in ent.content() and OWNER_CONTACT not in ent.content()
 
         # The institution accepts from its case list, and consents with its record's contact.
-        ctx, inst = _open_as(browser, live_server, tto.user.email)
+        ctx, inst = open_as(browser, live_server, tto.user.email)
         contexts.append(ctx)
         inst.get_by_test_id("nav-cases").click()
         inst.get_by_role("link", name="机械臂视觉抓取系统").click()
         inst.wait_for_url(case_url)
         inst.get_by_test_id("action-accept").click()
         inst.wait_for_load_state()
-        assert _state(inst) == "accepted"
+        assert case_state(inst) == "accepted"
         assert inst.get_by_test_id("consent-email").input_value() == OWNER_CONTACT
         inst.get_by_test_id("consent-send").click()
         inst.wait_for_load_state()
@@ -86,13 +65,13 @@ def test_four_people_dock_a_pushed_achievement(browser, live_server, session, se
         assert ent.get_by_test_id("consent-email").input_value() == buyer.user.email
         ent.get_by_test_id("consent-send").click()
         ent.wait_for_load_state()
-        assert _state(ent) == "contacts_revealed"
+        assert case_state(ent) == "contacts_revealed"
         assert OWNER_CONTACT in ent.get_by_test_id("contact-owner").inner_text()
         inst.goto(case_url)
         assert buyer.user.email in inst.get_by_test_id("contact-seeker").inner_text()
 
         # The operator assigns the broker.
-        ctx, op = _open_as(browser, live_server, operator.email)
+        ctx, op = open_as(browser, live_server, operator.email)
         contexts.append(ctx)
         op.goto(case_url)
         op.get_by_test_id("broker-select").select_option(str(broker.id))
@@ -101,7 +80,7 @@ def test_four_people_dock_a_pushed_achievement(browser, live_server, session, se
         assert broker.display_name in op.get_by_test_id("broker-name").inner_text()
 
         # The broker finds the case in the list and schedules a meeting.
-        ctx, brk = _open_as(browser, live_server, broker.email)
+        ctx, brk = open_as(browser, live_server, broker.email)
         contexts.append(ctx)
         brk.get_by_test_id("nav-cases").click()
         brk.locator('[data-testid="case-row"] a.record-title').click()
@@ -113,7 +92,7 @@ def test_four_people_dock_a_pushed_achievement(browser, live_server, session, se
         brk.get_by_test_id("meeting-agenda").fill("技术介绍与应用场景")
         brk.get_by_test_id("meeting-send").click()
         brk.wait_for_load_state()
-        assert _state(brk) == "meeting"
+        assert case_state(brk) == "meeting"
         meeting = brk.get_by_test_id("meeting")
         assert f"{day} 10:00" in meeting.inner_text()
         assert meeting.get_by_test_id("meeting-ics").get_attribute("href").endswith(".ics")

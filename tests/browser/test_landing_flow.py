@@ -7,8 +7,6 @@ broker records the deal, and the operator's dashboard shows one landing, 100 % i
 from __future__ import annotations
 
 import datetime as dt
-import os
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,14 +16,13 @@ from luodi.db import utcnow
 from luodi.inventory import catalogues
 from luodi.push.cycles import run_cycle
 from luodi.push.ledger import Push
-from tests.browser.test_docking_flow import _open_as, _state
+from tests.browser.people import SHOTS, case_state, open_as
 from tests.factories import make_org, make_user
 from tests.inventory import factories as inv
 from tests.push import ledger_factories as lf
 from tests.push.world import loose
 
 pytestmark = pytest.mark.browser
-SHOTS = Path(os.environ.get("LUODI_SCREENSHOTS", "build/screenshots"))
 TITLE = "基于深度学习的机械臂视觉抓取系统"
 
 
@@ -63,7 +60,7 @@ def test_a_pushed_achievement_lands_and_the_dashboard_counts_it(browser, live_se
     contexts = []
     try:
         # The enterprise: 感兴趣 in the inbox opens the case.
-        ctx, ent = _open_as(browser, live_server, buyer.user.email)
+        ctx, ent = open_as(browser, live_server, buyer.user.email)
         contexts.append(ctx)
         ent.get_by_test_id("nav-inbox").click()
         ent.wait_for_url(f"{live_server}/inbox")
@@ -74,32 +71,32 @@ def test_a_pushed_achievement_lands_and_the_dashboard_counts_it(browser, live_se
             "open-case").click()
         ent.wait_for_url(f"{live_server}/cases/*")
         case_url = ent.url.split("#")[0]
-        assert _state(ent) == "interested"
+        assert case_state(ent) == "interested"
 
         # The institution accepts and consents; the enterprise consents: contacts are shown.
-        ctx, inst = _open_as(browser, live_server, tto.user.email)
+        ctx, inst = open_as(browser, live_server, tto.user.email)
         contexts.append(ctx)
         inst.goto(case_url)
         _act(inst, "accept")
-        assert _state(inst) == "accepted"
+        assert case_state(inst) == "accepted"
         inst.get_by_test_id("consent-send").click()
         inst.wait_for_load_state()
         ent.goto(case_url)
         ent.get_by_test_id("consent-send").click()
         ent.wait_for_load_state()
-        assert _state(ent) == "contacts_revealed"
+        assert case_state(ent) == "contacts_revealed"
         assert ent.get_by_test_id("contact-owner").inner_text().strip()
         inst.goto(case_url)
         assert buyer.user.email in inst.get_by_test_id("contact-seeker").inner_text()
 
         # The operator assigns the broker, who schedules a meeting and opens negotiation.
-        ctx, op = _open_as(browser, live_server, operator.email)
+        ctx, op = open_as(browser, live_server, operator.email)
         contexts.append(ctx)
         op.goto(case_url)
         op.get_by_test_id("broker-select").select_option(str(broker.id))
         op.get_by_test_id("broker-send").click()
         op.wait_for_load_state()
-        ctx, brk = _open_as(browser, live_server, broker.email)
+        ctx, brk = open_as(browser, live_server, broker.email)
         contexts.append(ctx)
         brk.goto(case_url)
         day = (dt.date.today() + dt.timedelta(days=7)).isoformat()  # noqa: DTZ011 — the form's day
@@ -108,14 +105,14 @@ def test_a_pushed_achievement_lands_and_the_dashboard_counts_it(browser, live_se
         brk.get_by_test_id("meeting-place").fill("示范大学技术转移中心 201")
         brk.get_by_test_id("meeting-send").click()
         brk.wait_for_load_state()
-        assert _state(brk) == "meeting"
+        assert case_state(brk) == "meeting"
         _act(brk, "negotiate")
-        assert _state(brk) == "negotiating"
+        assert case_state(brk) == "negotiating"
 
         # The enterprise agrees; the broker records the deal through the case page's form.
         ent.goto(case_url)
         _act(ent, "agree")
-        assert _state(ent) == "agreed"
+        assert case_state(ent) == "agreed"
         brk.goto(case_url)
         form = brk.get_by_test_id("deal-form")
         assert form.get_by_test_id("deal-region").input_value() == "120116"  # the buyer's
@@ -125,7 +122,7 @@ def test_a_pushed_achievement_lands_and_the_dashboard_counts_it(browser, live_se
         form.get_by_test_id("deal-signed-on").fill(utcnow().date().isoformat())
         form.get_by_test_id("deal-send").click()
         brk.wait_for_load_state()
-        assert _state(brk) == "landed"
+        assert case_state(brk) == "landed"
         assert brk.get_by_test_id("deal-summary").is_visible()
 
         # The operator's dashboard (this year by default): one landing, all of it in 京津冀.

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-from tests.factories import PASSWORD
+from tests.browser.people import SHOTS, login
 from tests.push import ledger_factories as lf
 
 pytestmark = pytest.mark.browser
-SHOTS = Path(os.environ.get("LUODI_SCREENSHOTS", "build/screenshots"))
-
-
-def _login(page, live_server: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{live_server}/login")
-    page.get_by_label("邮箱").fill(email)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{live_server}/")
 
 
 def test_enterprise_feedback_reaches_the_institution(page, live_server, session, settings) -> None:  # type: ignore[no-untyped-def]
@@ -31,7 +19,7 @@ def test_enterprise_feedback_reaches_the_institution(page, live_server, session,
     lf.push(session, cycle, buyer.record, robot, rank=1, reason="共同关键词：视觉、抓取；领域一致")
     lf.push(session, cycle, buyer.record, wheat, rank=2, reason="与贵企业的需求语义相近")
 
-    _login(page, live_server, buyer.user.email)
+    login(page, live_server, buyer.user.email)
     assert page.get_by_test_id("unread-badge").inner_text().startswith("2")
     page.get_by_test_id("nav-inbox").click()
     page.wait_for_url(f"{live_server}/inbox")
@@ -56,7 +44,7 @@ def test_enterprise_feedback_reaches_the_institution(page, live_server, session,
 
     page.get_by_test_id("logout").click()
     page.wait_for_url(f"{live_server}/login")
-    _login(page, live_server, tto.user.email)
+    login(page, live_server, tto.user.email)
     page.get_by_test_id("nav-push-reach").click()
     page.wait_for_url(f"{live_server}/institutions/{tto.record.id}/push-reach")
     assert page.get_by_test_id("reaction-not_relevant").count() == 1

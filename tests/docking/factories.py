@@ -18,8 +18,10 @@ from __future__ import annotations
 import itertools
 from typing import Any, NamedTuple
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from luodi.audit import AuditEvent
 from luodi.auth.actor import Actor
 from luodi.auth.models import User
 from luodi.auth.service import actor_for
@@ -156,3 +158,11 @@ def open_and_advance(session: Session, world: DockingWorld, to_state: str, *,
         cases.transition(session, actor_of(world.buyer), case.id, "close", note="预算未获批准")
     session.refresh(case)
     return case
+
+
+def audit_lines(session: Session, action: str, outcome: str = "success") -> list[AuditEvent]:
+    """The audit lines of ``action`` with ``outcome``, oldest first (fresh from the database)."""
+    session.expire_all()
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action,
+                                                         AuditEvent.outcome == outcome)
+                                .order_by(AuditEvent.id)))

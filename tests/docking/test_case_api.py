@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import event, select
 
 from luodi.audit import AuditEvent
@@ -10,11 +9,6 @@ from luodi.docking import cases, files
 from tests.docking import factories as df
 from tests.docking.factories import actor_of
 from tests.factories import login
-
-
-@pytest.fixture
-def world(session, settings):  # type: ignore[no-untyped-def]
-    return df.docking_world(session, settings)
 
 
 def _as(client, user) -> dict[str, str]:  # type: ignore[no-untyped-def]

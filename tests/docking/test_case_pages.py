@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import pytest
 from sqlalchemy import select
 
 from luodi.docking import cases, reminders
@@ -50,9 +49,6 @@ def _absent(text: str, *secrets: str) -> None:
         assert secret not in text, secret
 
 
-@pytest.fixture
-def world(session, settings):  # type: ignore[no-untyped-def]
-    return df.docking_world(session, settings)
 
 
 def _zh(message: str) -> str:

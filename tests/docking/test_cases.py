@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from luodi.audit import AuditEvent
 from luodi.auth.actor import ANONYMOUS
 from luodi.docking import cases, workflow
 from luodi.docking.models import Case, CaseEvent
@@ -15,6 +14,7 @@ from luodi.inventory.models import Achievement
 from luodi.push import inbox
 from tests.docking import factories as df
 from tests.docking.factories import actor_of
+from tests.docking.factories import audit_lines as _audit
 from tests.factories import make_user
 from tests.inventory import factories as inv
 from tests.push import ledger_factories as lf
@@ -22,16 +22,8 @@ from tests.push import ledger_factories as lf
 ACTIONS = ("accept", "reveal", "meet", "negotiate", "agree", "close")
 
 
-@pytest.fixture
-def world(session, settings):  # type: ignore[no-untyped-def]
-    return df.docking_world(session, settings)
 
 
-def _audit(session, action: str, outcome: str = "success") -> list[AuditEvent]:  # type: ignore[no-untyped-def]
-    session.expire_all()
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action,
-                                                         AuditEvent.outcome == outcome)
-                                .order_by(AuditEvent.id)))
 
 
 def _trail(session, case_id: int) -> list[tuple]:  # type: ignore[no-untyped-def]

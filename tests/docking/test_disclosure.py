@@ -4,27 +4,14 @@ files after an NDA; outsiders see nothing, and who saw what is audited."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
-from luodi.audit import AuditEvent
 from luodi.auth.actor import ANONYMOUS
 from luodi.docking import cases, disclosure, files
 from luodi.docking.disclosure import ANONYMISED
 from luodi.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from tests.docking import factories as df
 from tests.docking.factories import actor_of
-
-
-@pytest.fixture
-def world(session, settings):  # type: ignore[no-untyped-def]
-    return df.docking_world(session, settings)
-
-
-def _audit(session, action: str, outcome: str = "success") -> list[AuditEvent]:  # type: ignore[no-untyped-def]
-    session.expire_all()
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action,
-                                                         AuditEvent.outcome == outcome)
-                                .order_by(AuditEvent.id)))
+from tests.docking.factories import audit_lines as _audit
 
 
 def _seen(view: disclosure.CaseView) -> str:

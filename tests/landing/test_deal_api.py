@@ -15,11 +15,6 @@ from tests.landing import factories as lf
 
 
 @pytest.fixture
-def world(session, settings):  # type: ignore[no-untyped-def]
-    return df.docking_world(session, settings)
-
-
-@pytest.fixture
 def agreed(session, world):  # type: ignore[no-untyped-def]
     return df.open_and_advance(session, world, "agreed", broker=True)
 

@@ -19,12 +19,8 @@ from luodi.landing.models import Deal, DealParty, Milestone
 from luodi.landing.schemas import today
 from tests.docking import factories as df
 from tests.docking.factories import actor_of
+from tests.docking.factories import audit_lines as _audit
 from tests.landing import factories as lf
-
-
-@pytest.fixture
-def world(session, settings):  # type: ignore[no-untyped-def]
-    return df.docking_world(session, settings)
 
 
 @pytest.fixture
@@ -32,11 +28,6 @@ def agreed(session, world):  # type: ignore[no-untyped-def]
     return df.open_and_advance(session, world, "agreed", broker=True)
 
 
-def _audit(session, action: str, outcome: str = "success") -> list[AuditEvent]:  # type: ignore[no-untyped-def]
-    session.expire_all()
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action,
-                                                         AuditEvent.outcome == outcome)
-                                .order_by(AuditEvent.id)))
 
 
 def _snapshot(session, case_id: int) -> tuple:  # type: ignore[no-untyped-def]
