@@ -71,9 +71,10 @@ def enterprise_people(session: Session, settings: Settings) -> dict[int, list[Pe
     return people
 
 
-def recipients(session: Session, settings: Settings) -> list[Recipient]:
-    """Enterprises a personalised cycle may reach, in id order (the plan is reproducible)."""
-    people = enterprise_people(session, settings)
+def recipients(session: Session, settings: Settings,
+               people: dict[int, list[Person]]) -> list[Recipient]:
+    """Enterprises a personalised cycle may reach, in id order (the plan is reproducible);
+    ``people`` is :func:`enterprise_people`, read once per cycle."""
     subs = {s.organisation_id: s for s in session.scalars(select(Subscription))}
     out = []
     for ent in session.scalars(select(Enterprise).where(Enterprise.organisation_id.is_not(None))

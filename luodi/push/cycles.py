@@ -37,7 +37,7 @@ from luodi.inventory.catalogue_models import Catalogue, CatalogueVersion
 from luodi.inventory.freshness import is_pushable
 from luodi.inventory.models import Achievement
 from luodi.matching.planner import Plan, greedy_plan, plan_cycle
-from luodi.push.audience import Recipient, recipients
+from luodi.push.audience import Person, Recipient, enterprise_people, recipients
 from luodi.push.candidates import Candidate, gather
 from luodi.push.consent import forbidden_arcs
 from luodi.push.explain import reason_for
@@ -158,9 +158,9 @@ def _figures(settings: Settings, inputs: _Inputs, arrays: dict[str, Any], flow: 
 
 
 def _plan(session: Session, settings: Settings, today: dt.date,
-          ) -> tuple[dict[str, Any], list[PlannedPush]]:
+          people: dict[int, list[Person]]) -> tuple[dict[str, Any], list[PlannedPush]]:
     achievements = _pushable(session, today)
-    inputs = _Inputs(recipients(session, settings), achievements,
+    inputs = _Inputs(recipients(session, settings, people), achievements,
                      _listed(session, achievements))
     found = gather(session, settings, inputs.recipients, achievements, inputs.listed, today)
     forbidden = _forbidden(session, found, achievements)
@@ -184,7 +184,9 @@ def run_cycle(session: Session, actor: Actor, settings: Settings, *, dry_run: bo
         if done is not None:
             return CycleResult(done.id, False, dict(done.figures))
     today = today or utcnow().date()
-    figures, rows = _plan(session, settings, today)
+    # Who may receive what is read once: the plan and the messages it writes agree on it.
+    people = enterprise_people(session, settings)
+    figures, rows = _plan(session, settings, today, people)
     if dry_run:
         session.rollback()  # nothing to keep; ends the read transaction
         return CycleResult(None, True, figures, rows)
@@ -193,7 +195,7 @@ def run_cycle(session: Session, actor: Actor, settings: Settings, *, dry_run: bo
                       min_score=settings.push_min_score, created_by_id=actor.user_id)
     session.add(cycle)
     session.flush()
-    figures.update(write_cycle(session, settings, cycle, rows, now=utcnow()))
+    figures.update(write_cycle(session, settings, cycle, rows, people, now=utcnow()))
     cycle.figures = figures
     if not figures["emails"] and not figures["webhooks"]:
         cycle.status, cycle.finished_at = "delivered", utcnow()

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from luodi.config import Settings
 from luodi.inventory.catalogue_models import Catalogue, CatalogueVersion
-from luodi.push.audience import Person, email_budget, enterprise_people
+from luodi.push.audience import Person, email_budget
 from luodi.push.ledger import Announcement, OutboxMessage, Push, PushCycle, WebhookEndpoint
 
 __all__ = ["PlannedPush", "write_cycle"]
@@ -95,8 +95,7 @@ def _digest_status(person: Person, sent: int) -> str | None:
 
 def _emails(session: Session, settings: Settings, cycle: PushCycle,
             items: dict[int, list[dict[str, Any]]], notices: list[dict[str, Any]],
-            now: dt.datetime) -> tuple[int, int]:
-    people = enterprise_people(session, settings)
+            people: dict[int, list[Person]], now: dt.datetime) -> tuple[int, int]:
     budget = email_budget(session, [p.user.id for ps in people.values() for p in ps], now)
     queued = suppressed = 0
     for org_id, members in people.items():
@@ -139,8 +138,11 @@ def _webhooks(session: Session, settings: Settings, cycle: PushCycle,
 
 
 def write_cycle(session: Session, settings: Settings, cycle: PushCycle, rows: Sequence[PlannedPush],
-                *, now: dt.datetime) -> dict[str, int]:
-    """Add the cycle's pushes, announcements and outbox messages; returns their counts."""
+                people: dict[int, list[Person]], *, now: dt.datetime) -> dict[str, int]:
+    """Add the cycle's pushes, announcements and outbox messages; returns their counts.
+
+    ``people`` are the enterprise members and their choices the plan was made with
+    (:func:`luodi.push.audience.enterprise_people`)."""
     pushes = _pushes(session, cycle, rows, now)
     items: dict[int, list[dict[str, Any]]] = defaultdict(list)
     names: dict[int, tuple[int, str]] = {}
@@ -151,7 +153,7 @@ def write_cycle(session: Session, settings: Settings, cycle: PushCycle, rows: Se
     notices = [{"title": a.title, "items": a.items,
                 "url": f"{settings.base_url}/catalogues/{a.catalogue_id}"}
                for a in _announcements(session, cycle, now)]
-    emails, suppressed = _emails(session, settings, cycle, items, notices, now)
+    emails, suppressed = _emails(session, settings, cycle, items, notices, people, now)
     hooks = _webhooks(session, settings, cycle, items, names, now)
     return {"emails": emails, "emails_suppressed": suppressed, "webhooks": hooks,
             "announcements": len(notices)}
