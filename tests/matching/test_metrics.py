@@ -113,4 +113,5 @@ def test_evaluate_equals_mean_of_reference(data: list[tuple[list[str], dict[str,
     assert out["queries"] == len(judged)
     for name in ("R@1", "R@10", "MRR@10", "nDCG@10"):
         expected = sum(m[name] for m in judged) / len(judged) if judged else 0.0
-        assert out[name] == pytest.approx(expected, abs=5e-5)  # reported to 4 decimals
+        # reported to 4 decimals: off by at most half a unit in the last place, plus float noise
+        assert out[name] == pytest.approx(expected, abs=5e-5 + 1e-12)
